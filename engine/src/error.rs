@@ -1,0 +1,54 @@
+//! The engine's error type: user errors, resource errors, and bugs kept apart.
+
+use crate::Epoch;
+
+/// Everything that can stop a run.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// A bad flag, parameter or configuration: the user can fix it.
+    #[error("{0}")]
+    Config(String),
+    /// A malformed input record.
+    #[error("{source_name}, line {line}: {message}")]
+    Input {
+        /// The file name, or `<stdin>`.
+        source_name: String,
+        /// 1-based line number (counting a header line).
+        line: u64,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// A worker panicked: a bug in a job or in the engine.
+    #[error("worker {worker} panicked while epoch {epoch} was open: {message}")]
+    WorkerPanic {
+        /// Index of the worker that panicked first.
+        worker: usize,
+        /// The earliest epoch not yet complete at the time.
+        epoch: Epoch,
+        /// The panic message.
+        message: String,
+    },
+    /// Reading or writing a file failed.
+    #[error("{context}: {source}")]
+    Io {
+        /// What was being done, naming the file.
+        context: String,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// An internal invariant was broken: a bug.
+    #[error("internal error (a bug in Reprise): {0}")]
+    Bug(String),
+}
+
+impl EngineError {
+    /// A configuration error with a message the user can act on.
+    pub fn config(message: impl Into<String>) -> Self {
+        EngineError::Config(message.into())
+    }
+
+    /// An I/O error with context naming what was being done.
+    pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {
+        EngineError::Io { context: context.into(), source }
+    }
+}

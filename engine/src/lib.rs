@@ -1,0 +1,66 @@
+//! # Reprise engine
+//!
+//! A single-node, high-throughput dataflow engine with deterministic output, built on
+//! timely-dataflow and differential-dataflow.
+//!
+//! A [`Job`] says how an input collection of events becomes an output collection. The
+//! engine owns everything else: worker threads, epochs ([`EventClock`]), sources
+//! ([`Source`]), the digest sink ([`digest`]), the output file ([`output`]) and metrics.
+//! Windows are differential collections ([`window`]).
+//!
+//! Every run produces a digest per epoch, the wrapping sum of `diff * h(record)` over the
+//! epoch's output updates, which is the same for any number of workers.
+//!
+//! # Examples
+//!
+//! A job that counts events per key per one-second tumbling window:
+//!
+//! ```
+//! use std::sync::Arc;
+//! use differential_dataflow::VecCollection;
+//! use reprise_engine::window::{TumblingWindow, WindowSum};
+//! use reprise_engine::{Epoch, EpochConfig, Job, JobContext, RunConfig, Source, run};
+//!
+//! struct CountPerKey;
+//!
+//! impl Job for CountPerKey {
+//!     type Event = (u64, u64); // (key, time in ms)
+//!     type Output = (u64, u64, i64); // (window start, key, count)
+//!     fn event_time_ms(event: &(u64, u64)) -> u64 { event.1 }
+//!     fn build<'s>(&self, ctx: &JobContext, events: VecCollection<'s, Epoch, (u64, u64)>)
+//!         -> VecCollection<'s, Epoch, (u64, u64, i64)> {
+//!         let window = TumblingWindow::new(1000, 0).unwrap();
+//!         events.map(|(key, time)| (key, time, 1)).tumbling_sum(window, ctx)
+//!     }
+//!     fn baseline(&self, _: &EpochConfig, _: &mut dyn Iterator<Item = (Epoch, (u64, u64))>,
+//!                 _: &mut dyn FnMut(Epoch, &(u64, u64, i64), i64)) {}
+//! }
+//!
+//! let source = Source::Generated { events: 10_000, generate: Arc::new(|i| (i % 7, i / 10)) };
+//! let one = run(Arc::new(CountPerKey), source, &RunConfig::new(1, 100), &mut |_| {}).unwrap();
+//! let source = Source::Generated { events: 10_000, generate: Arc::new(|i| (i % 7, i / 10)) };
+//! let two = run(Arc::new(CountPerKey), source, &RunConfig::new(2, 100), &mut |_| {}).unwrap();
+//! assert_eq!(one.digests, two.digests);
+//! assert_eq!(one.events, 10_000);
+//! ```
+
+#![deny(missing_docs)]
+
+pub mod digest;
+mod epoch;
+mod error;
+mod job;
+pub mod metrics;
+pub mod output;
+mod params;
+mod run;
+pub mod sink;
+mod source;
+pub mod window;
+
+pub use epoch::{Epoch, EpochConfig, EventClock};
+pub use error::EngineError;
+pub use job::{Job, JobContext, Record};
+pub use params::{ParamSpec, Params};
+pub use run::{Progress, RunConfig, RunResult, run};
+pub use source::{Source, SourceError};

@@ -1,0 +1,82 @@
+//! Named, typed workload parameters with defaults (`--param name=value`).
+
+use std::collections::BTreeMap;
+use std::str::FromStr;
+
+use serde::Serialize;
+
+use crate::EngineError;
+
+/// One parameter a workload accepts.
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct ParamSpec {
+    /// Name used on the command line: `--param NAME=VALUE`.
+    pub name: &'static str,
+    /// Default value, as text.
+    pub default: &'static str,
+    /// What it controls, in a few words.
+    pub help: &'static str,
+}
+
+/// A validated set of parameter values: every declared parameter, defaulted where unset.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Params {
+    values: BTreeMap<String, String>,
+}
+
+impl Params {
+    /// Validates `overrides` (`name=value` strings) against `specs` and fills in defaults.
+    ///
+    /// # Examples
+    /// ```
+    /// use reprise_engine::{ParamSpec, Params};
+    /// let specs = [ParamSpec { name: "threshold", default: "100", help: "keep value > threshold" }];
+    /// let params = Params::parse(&specs, &["threshold=5".to_string()]).unwrap();
+    /// assert_eq!(params.get::<u64>("threshold").unwrap(), 5);
+    /// assert!(Params::parse(&specs, &["thresold=5".to_string()]).is_err());
+    /// ```
+    pub fn parse(specs: &[ParamSpec], overrides: &[String]) -> Result<Self, EngineError> {
+        let mut values: BTreeMap<String, String> =
+            specs.iter().map(|s| (s.name.to_string(), s.default.to_string())).collect();
+        for pair in overrides {
+            let Some((name, value)) = pair.split_once('=') else {
+                return Err(EngineError::config(format!(
+                    "parameter `{pair}` is not of the form NAME=VALUE"
+                )));
+            };
+            let name = name.trim();
+            if !values.contains_key(name) {
+                let known: Vec<&str> = specs.iter().map(|s| s.name).collect();
+                return Err(EngineError::config(format!(
+                    "unknown parameter `{name}`; this workload accepts: {}",
+                    if known.is_empty() { "none".to_string() } else { known.join(", ") }
+                )));
+            }
+            values.insert(name.to_string(), value.trim().to_string());
+        }
+        Ok(Self { values })
+    }
+
+    /// The value of `name`, parsed as `T`.
+    pub fn get<T: FromStr>(&self, name: &str) -> Result<T, EngineError>
+    where
+        T::Err: std::fmt::Display,
+    {
+        let raw = self.values.get(name).ok_or_else(|| {
+            EngineError::Bug(format!("parameter `{name}` read but never declared"))
+        })?;
+        raw.parse().map_err(|e| {
+            EngineError::config(format!("parameter `{name}={raw}` is not valid: {e}"))
+        })
+    }
+
+    /// All values, by name.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.values.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
+    /// The overrides that reproduce these values (`name=value`, every parameter).
+    pub fn to_overrides(&self) -> Vec<String> {
+        self.iter().map(|(k, v)| format!("{k}={v}")).collect()
+    }
+}

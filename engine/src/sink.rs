@@ -1,0 +1,103 @@
+//! The output sink: consolidates each epoch's output, digests it, and hands rows to the
+//! output writer.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::rc::Rc;
+use std::sync::mpsc::Sender;
+
+use differential_dataflow::VecCollection;
+use timely::container::CapacityContainerBuilder;
+use timely::dataflow::channels::pact::Exchange;
+use timely::dataflow::operators::generic::Operator;
+use timely::dataflow::operators::{Capability, Probe, probe};
+
+use differential_dataflow::consolidation::consolidate;
+use crate::digest::{DigestLog, EpochDigest, record_hash};
+use crate::{Epoch, Record};
+
+/// What a worker's sink sends to the output writer.
+#[derive(Debug)]
+pub enum SinkMessage<R> {
+    /// The consolidated output of one epoch, from one worker.
+    Rows {
+        /// The epoch.
+        epoch: Epoch,
+        /// `(record, diff)`, no zero diffs, each record once.
+        rows: Vec<(R, i64)>,
+    },
+    /// A worker will send nothing more for epochs before `frontier` (`None`: nothing more).
+    Frontier {
+        /// The worker.
+        worker: usize,
+        /// The worker's sink frontier.
+        frontier: Option<Epoch>,
+    },
+}
+
+/// Attaches the digest sink to `output`. Updates are exchanged by record hash, so each
+/// record's updates meet on one worker and consolidate exactly: the per-epoch update
+/// counts do not depend on the number of workers.
+///
+/// Returns a probe that passes epoch `e` only after the sink has digested `e`, and this
+/// worker's share of the per-epoch digests.
+pub fn attach<'s, R: Record>(
+    output: VecCollection<'s, Epoch, R>,
+    worker: usize,
+    rows: Option<Sender<SinkMessage<R>>>,
+) -> (probe::Handle<Epoch>, Rc<RefCell<DigestLog>>) {
+    let digests = Rc::new(RefCell::new(DigestLog::default()));
+    let share = Rc::clone(&digests);
+    let exchange = Exchange::new(|(record, _, _): &(R, Epoch, isize)| record_hash(record));
+    let (probe, _) = output
+        .inner
+        .unary_frontier::<CapacityContainerBuilder<Vec<()>>, _, _, _>(
+            exchange,
+            "DigestSink",
+            move |_, _| {
+                let mut pending: BTreeMap<Epoch, (Capability<Epoch>, Vec<(R, i64)>)> =
+                    BTreeMap::new();
+                let mut reported: Option<Option<Epoch>> = None;
+                move |(input, frontier), _output| {
+                    input.for_each(|cap, batch| {
+                        for (record, time, diff) in batch.drain(..) {
+                            pending
+                                .entry(time)
+                                .or_insert_with(|| (cap.delayed(&time, 0), Vec::new()))
+                                .1
+                                .push((record, diff as i64));
+                        }
+                    });
+                    while let Some(entry) = pending.first_entry() {
+                        if frontier.less_equal(entry.key()) {
+                            break;
+                        }
+                        let (epoch, (_cap, mut updates)) = entry.remove_entry();
+                        consolidate(&mut updates);
+                        let mut digest = EpochDigest::default();
+                        for (record, diff) in &updates {
+                            digest.add(record_hash(record), *diff);
+                        }
+                        share.borrow_mut().add(epoch, digest);
+                        if let Some(rows) = &rows
+                            && !updates.is_empty()
+                        {
+                            // The writer outlives the workers; a send fails only if it
+                            // stopped on an error of its own, which it reports itself.
+                            let _ = rows.send(SinkMessage::Rows { epoch, rows: updates });
+                        }
+                    }
+                    let now = frontier.frontier().first().copied();
+                    if let Some(rows) = &rows
+                        && reported != Some(now)
+                    {
+                        reported = Some(now);
+                        let _ = rows.send(SinkMessage::Frontier { worker, frontier: now });
+                    }
+                }
+            },
+        )
+        .probe();
+    (probe, digests)
+}
+
