@@ -109,6 +109,7 @@ struct WorkerResult {
     input_epochs: Option<(Epoch, Epoch)>,
     late_events: u64,
     latency: Option<LatencySummary>,
+    finished: Option<Instant>,
 }
 
 /// Runs `job` over `source`, calling `on_progress` on this thread about ten times a second.
@@ -201,7 +202,6 @@ pub fn run<J: Job>(
         });
     }
     let results = guards.join();
-    let elapsed = started.elapsed();
 
     let read_result = reader.map(|r| r.join());
     let write_result = writer.map(|w| w.join());
@@ -217,7 +217,9 @@ pub fn run<J: Job>(
             (a, b) => a.or(b),
         };
         total.latency = total.latency.or(result.latency);
+        total.finished = total.finished.max(result.finished);
     }
+    let elapsed = total.finished.map_or_else(|| started.elapsed(), |finished| finished - started);
     if let Some(error) = shared.failure.lock().unwrap_or_else(|p| p.into_inner()).take() {
         return Err(error);
     }
@@ -317,7 +319,14 @@ fn run_worker<J: Job>(
     }
     let (events, input_epochs, latency) = feeder.finish();
     let digests = digests.borrow().clone();
-    WorkerResult { digests, events, input_epochs, late_events: ctx.late_events(), latency }
+    WorkerResult {
+        digests,
+        events,
+        input_epochs,
+        late_events: ctx.late_events(),
+        latency,
+        finished: Some(Instant::now()),
+    }
 }
 
 /// Feeds one worker's input, advancing epochs with backpressure.

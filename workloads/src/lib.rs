@@ -1,1 +1,30 @@
-pub fn x(){}
+//! # Reprise workloads
+//!
+//! Each workload is one file: a [`reprise_engine::Job`] (its dataflow), its hand-written
+//! single-threaded baseline, and its parameters and formats ([`workload::Definition`]).
+//! [`all`] lists them for the `reprise` command.
+
+#![deny(missing_docs)]
+
+pub mod baseline;
+pub mod filter_count;
+pub mod traffic_share;
+pub mod user_visits;
+pub mod wordcount;
+pub mod workload;
+
+use workload::{Registered, Workload};
+
+/// Every workload, in the order `reprise list` shows them.
+pub fn all() -> Vec<&'static dyn Workload> {
+    static FILTER_COUNT: Registered<filter_count::FilterCount> = Registered::new();
+    static TRAFFIC_SHARE: Registered<traffic_share::TrafficShare> = Registered::new();
+    static USER_VISITS: Registered<user_visits::UserVisitsJob> = Registered::new();
+    static WORDCOUNT: Registered<wordcount::Wordcount> = Registered::new();
+    vec![&FILTER_COUNT, &TRAFFIC_SHARE, &USER_VISITS, &WORDCOUNT]
+}
+
+/// The workload called `name`.
+pub fn find(name: &str) -> Option<&'static dyn Workload> {
+    all().into_iter().find(|w| w.info().name == name)
+}

@@ -1,0 +1,72 @@
+//! Zipf-distributed ranks by table lookup.
+//!
+//! `P(rank k) ~ 1 / (k+1)^s` over `n` ranks. The cumulative table is built once with IEEE
+//! double arithmetic in a fixed order; for `s = 1` (the default) every step is a correctly
+//! rounded division or addition, so the table, and every sample, is identical on every
+//! IEEE-754 platform. Other exponents use `powf`, which may differ in the last bit
+//! between math libraries.
+
+use std::sync::Arc;
+
+use crate::rng::EventRng;
+
+/// A Zipf distribution over `0..n`.
+#[derive(Clone, Debug)]
+pub struct Zipf {
+    cumulative: Arc<[u64]>,
+}
+
+impl Zipf {
+    /// A distribution over `n` ranks (at least 1) with exponent `exponent` (>= 0).
+    pub fn new(n: u64, exponent: f64) -> Self {
+        let n = n.max(1) as usize;
+        let weight = |k: usize| {
+            if exponent == 1.0 { 1.0 / (k + 1) as f64 } else { ((k + 1) as f64).powf(-exponent) }
+        };
+        let mut cumulative = Vec::with_capacity(n);
+        let mut sum = 0.0f64;
+        for k in 0..n {
+            sum += weight(k);
+            cumulative.push(sum);
+        }
+        let scale = u64::MAX as f64 / sum;
+        let mut table: Vec<u64> = cumulative.iter().map(|c| (c * scale) as u64).collect();
+        *table.last_mut().expect("n >= 1") = u64::MAX;
+        Self { cumulative: table.into() }
+    }
+
+    /// Number of ranks.
+    pub fn len(&self) -> u64 {
+        self.cumulative.len() as u64
+    }
+
+    /// Always false: a distribution has at least one rank.
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+
+    /// A rank in `0..n`; rank 0 is the most frequent.
+    pub fn sample(&self, rng: &mut EventRng) -> u64 {
+        let u = rng.next_u64();
+        self.cumulative.partition_point(|&c| c < u) as u64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rank_frequencies_follow_the_exponent() {
+        let zipf = Zipf::new(1000, 1.0);
+        let mut counts = vec![0u64; 1000];
+        for i in 0..200_000 {
+            counts[zipf.sample(&mut EventRng::new(1, i)) as usize] += 1;
+        }
+        // With s = 1, rank 0 is twice as frequent as rank 1 and ten times rank 9.
+        let ratio = |a: usize, b: usize| counts[a] as f64 / counts[b] as f64;
+        assert!((ratio(0, 1) - 2.0).abs() < 0.15, "{}", ratio(0, 1));
+        assert!((ratio(0, 9) - 10.0).abs() < 1.5, "{}", ratio(0, 9));
+        assert!(counts.iter().all(|&c| c > 0));
+    }
+}

@@ -1,0 +1,106 @@
+//! Plain-Rust building blocks for the hand-written baselines (no timely, no differential).
+//!
+//! Written independently of the engine's window operator on purpose: the baselines are the
+//! oracle the engine is tested against, so they share no window code with it.
+
+use std::collections::BTreeMap;
+use std::hash::Hash;
+
+use reprise_engine::Epoch;
+use rustc_hash::FxHashMap;
+
+/// Per tumbling window and key, a running sum, emitted as a collection of
+/// `(window_start, key, sum)` that changes at every epoch and is retracted at the window's
+/// close (its end plus lateness, rounded up to an epoch).
+#[derive(Debug)]
+pub struct WindowedSums<K> {
+    size_ms: u64,
+    lateness_ms: u64,
+    epoch_ms: u64,
+    sums: BTreeMap<u64, FxHashMap<K, i64>>,
+    /// The value each key had when the current epoch began, for keys changed in it.
+    before: FxHashMap<(u64, K), i64>,
+    epoch: Option<Epoch>,
+    /// Events dropped because their window had closed.
+    pub late: u64,
+}
+
+impl<K: Clone + Hash + Eq> WindowedSums<K> {
+    /// Sums over windows of `size_ms`, accepting events `lateness_ms` late.
+    pub fn new(size_ms: u64, lateness_ms: u64, epoch_ms: u64) -> Self {
+        Self {
+            size_ms,
+            lateness_ms,
+            epoch_ms,
+            sums: BTreeMap::new(),
+            before: FxHashMap::default(),
+            epoch: None,
+            late: 0,
+        }
+    }
+
+    fn closes_at(&self, start: u64) -> Epoch {
+        (start + self.size_ms + self.lateness_ms).div_ceil(self.epoch_ms)
+    }
+
+    /// Adds `value` for `key` at event time `time_ms`, in epoch `epoch` (never decreasing).
+    pub fn add(&mut self, epoch: Epoch, key: K, time_ms: u64, value: i64, emit: &mut impl FnMut(Epoch, u64, &K, i64, i64)) {
+        self.advance(epoch, emit);
+        let start = time_ms / self.size_ms * self.size_ms;
+        if self.closes_at(start) <= epoch {
+            self.late += 1;
+            return;
+        }
+        let window = self.sums.entry(start).or_default();
+        let sum = window.entry(key.clone()).or_insert(0);
+        self.before.entry((start, key)).or_insert(*sum);
+        *sum += value;
+    }
+
+    /// Moves to `epoch`: emits the changes of the epoch before, and retracts every window
+    /// that closes at or before `epoch`. `emit(epoch, window, key, sum, diff)`.
+    pub fn advance(&mut self, epoch: Epoch, emit: &mut impl FnMut(Epoch, u64, &K, i64, i64)) {
+        let Some(current) = self.epoch else {
+            self.epoch = Some(epoch);
+            return;
+        };
+        if epoch <= current {
+            return;
+        }
+        for ((start, key), old) in self.before.drain() {
+            let window = self.sums.get_mut(&start).expect("changed windows are open");
+            let new = window.get(&key).copied().unwrap_or(0);
+            if old != new {
+                if old != 0 {
+                    emit(current, start, &key, old, -1);
+                }
+                if new != 0 {
+                    emit(current, start, &key, new, 1);
+                }
+            }
+            if new == 0 {
+                window.remove(&key);
+            }
+        }
+        while let Some((&start, _)) = self.sums.first_key_value() {
+            let close = self.closes_at(start);
+            if close > epoch {
+                break;
+            }
+            for (key, sum) in self.sums.remove(&start).unwrap_or_default() {
+                emit(close, start, &key, sum, -1);
+            }
+        }
+        self.epoch = Some(epoch);
+    }
+
+    /// Ends the input: emits the last epoch's changes and retracts every open window.
+    pub fn finish(&mut self, emit: &mut impl FnMut(Epoch, u64, &K, i64, i64)) {
+        self.advance(Epoch::MAX, emit);
+    }
+
+    /// The current sum of every key in window `start`, if the window is open.
+    pub fn window(&self, start: u64) -> Option<&FxHashMap<K, i64>> {
+        self.sums.get(&start)
+    }
+}

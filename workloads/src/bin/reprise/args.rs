@@ -1,0 +1,124 @@
+//! Command-line arguments (clap derive), before validation.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+const EXAMPLES: &str = "\
+Examples:
+  reprise list
+  reprise run filter-count --events 10000000 --workers 2
+  reprise run wordcount --param window_ms=5000 --output counts.csv --check baseline
+  reprise gen events --events 1000 --seed 7 -o events.csv
+  reprise run filter-count --input events.csv --format json";
+
+/// Reprise: a dataflow engine with deterministic, checkable output.
+#[derive(Debug, Parser)]
+#[command(name = "reprise", version, about, after_help = EXAMPLES, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List the workloads, what they compute, their parameters and input formats.
+    List {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+        format: ReportFormat,
+    },
+    /// Run a workload on generated data or a dataset file, and report throughput and digest.
+    Run(RunArgs),
+    /// Write a generated dataset to a CSV or JSON-lines file.
+    Gen(GenArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "Every workload parameter can be set with --param NAME=VALUE; `reprise list` shows them.")]
+pub struct RunArgs {
+    /// The workload (see `reprise list`).
+    pub workload: String,
+    /// Number of generated events (ignored with --input).
+    #[arg(long, default_value_t = 1_000_000)]
+    pub events: u64,
+    /// Seed of the generated dataset.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Worker threads [default: the number of CPU cores].
+    #[arg(long, short = 'w')]
+    pub workers: Option<usize>,
+    /// Epoch length in milliseconds of event time [default: the workload's].
+    #[arg(long)]
+    pub epoch_ms: Option<u64>,
+    /// Read events from a dataset file (.csv, .json, .jsonl) or `-` for standard input.
+    #[arg(long, value_name = "FILE|-")]
+    pub input: Option<PathBuf>,
+    /// Format of standard input (files are recognised by extension).
+    #[arg(long, value_enum, default_value_t = DataFormat::Csv)]
+    pub input_format: DataFormat,
+    /// Write the output updates (and final rows of windows) to FILE (.csv or .json/.jsonl).
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Which rows --output holds: every update, final window results, or both.
+    #[arg(long, value_enum, default_value_t = EmitArg::Both)]
+    pub emit: EmitArg,
+    /// Also run the hand-written baseline on the same input and compare every epoch's digest.
+    #[arg(long, value_enum)]
+    pub check: Option<CheckArg>,
+    /// Workload parameter, NAME=VALUE (repeatable).
+    #[arg(long = "param", short = 'p', value_name = "NAME=VALUE")]
+    pub params: Vec<String>,
+    /// How many epochs the input may run ahead of the completed output.
+    #[arg(long, default_value_t = 4)]
+    pub max_epochs_ahead: u64,
+    /// Report format.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    pub format: ReportFormat,
+    /// No progress bar.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct GenArgs {
+    /// The dataset (events, flows, visits, lines) or a workload name.
+    pub dataset: String,
+    /// Number of events.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub events: u64,
+    /// Seed.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Output file (.csv, .json, .jsonl, .ndjson).
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: PathBuf,
+    /// Generator parameter, NAME=VALUE (repeatable; see `reprise list`).
+    #[arg(long = "param", short = 'p', value_name = "NAME=VALUE")]
+    pub params: Vec<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    Text,
+    Json,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum DataFormat {
+    Csv,
+    Json,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum EmitArg {
+    Updates,
+    Final,
+    Both,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum CheckArg {
+    /// The workload's hand-written single-threaded baseline.
+    Baseline,
+}

@@ -1,0 +1,210 @@
+//! The `reprise` command: list, run and generate.
+
+mod args;
+mod report;
+
+use std::io::{IsTerminal, Write};
+use std::path::Path;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use clap::Parser;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use reprise_engine::output::{Emit, FileFormat, OutputSpec};
+use reprise_engine::{EngineError, Params, Progress, RunConfig};
+use reprise_workloads::workload::{Input, Workload};
+
+use args::{CheckArg, Cli, Command, DataFormat, EmitArg, GenArgs, ReportFormat, RunArgs};
+use report::{CheckReport, OutputReport, RunReport};
+
+/// Exit code when a check finds a different result.
+const EXIT_MISMATCH: u8 = 1;
+/// Exit code for every other error.
+const EXIT_ERROR: u8 = 2;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::List { format } => list(format),
+        Command::Run(args) => run(args),
+        Command::Gen(args) => generate(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(error) => {
+            if is_broken_pipe(&error) {
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("error: {error:#}");
+            ExitCode::from(EXIT_ERROR)
+        }
+    }
+}
+
+fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error.chain().any(|e| e.downcast_ref::<std::io::Error>().is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe))
+}
+
+fn print(text: &str) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())?;
+    out.flush()?;
+    Ok(())
+}
+
+fn find_workload(name: &str) -> anyhow::Result<&'static dyn Workload> {
+    reprise_workloads::find(name).with_context(|| {
+        let names: Vec<_> = reprise_workloads::all().iter().map(|w| w.info().name).collect();
+        format!("unknown workload `{name}`; available: {}", names.join(", "))
+    })
+}
+
+fn list(format: ReportFormat) -> anyhow::Result<ExitCode> {
+    let infos: Vec<_> = reprise_workloads::all().iter().map(|w| w.info()).collect();
+    let text = match format {
+        ReportFormat::Json => serde_json::to_string_pretty(&infos)? + "\n",
+        ReportFormat::Text => {
+            let mut text = String::new();
+            for info in infos {
+                text += &format!("{}\n    {}\n", info.name, info.summary);
+                text += &format!("    dataset: {} ({})\n", info.dataset, info.input_format);
+                text += &format!("    output:  epoch,kind,{},diff\n", info.output_format);
+                text += &format!("    default --epoch-ms {}\n", info.default_epoch_ms);
+                for p in info.params {
+                    text += &format!("    --param {:<26} {}\n", format!("{}={}", p.name, p.default), p.help);
+                }
+                text += "\n";
+            }
+            text
+        }
+    };
+    print(&text)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
+    let workload = find_workload(&args.workload)?;
+    let info = workload.info();
+    let params = Params::parse(info.params, &args.params)?;
+    let workers = args.workers.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let epoch_ms = args.epoch_ms.unwrap_or(info.default_epoch_ms);
+    let input = match &args.input {
+        None => Input::Generated { events: args.events, seed: args.seed },
+        Some(path) if path == Path::new("-") => Input::File {
+            path: None,
+            format: match args.input_format {
+                DataFormat::Csv => FileFormat::Csv,
+                DataFormat::Json => FileFormat::JsonLines,
+            },
+        },
+        Some(path) => Input::File { path: Some(path.clone()), format: FileFormat::of_path(path)? },
+    };
+    let mut config = RunConfig::new(workers, epoch_ms);
+    config.max_epochs_ahead = args.max_epochs_ahead;
+    if let Some(path) = &args.output {
+        let emit = match args.emit {
+            EmitArg::Updates => Emit::Updates,
+            EmitArg::Final => Emit::Final,
+            EmitArg::Both => Emit::Both,
+        };
+        config.output = Some(OutputSpec { path: path.clone(), format: FileFormat::of_path(path)?, emit });
+    }
+
+    let mut progress = ProgressDisplay::new(args.quiet);
+    let result = workload.run(&params, &input, &config, &mut |p| progress.update(p));
+    progress.finish();
+    let result = result.map_err(|e| annotate(e, &args))?;
+
+    let mut report = RunReport::new(info.name, &params, input.describe(), workers, epoch_ms, &result);
+    if let (Some(path), Some(stats)) = (&args.output, result.output) {
+        report.output = Some(OutputReport { path: path.display().to_string(), update_rows: stats.update_rows, final_rows: stats.final_rows });
+    }
+    let mut code = ExitCode::SUCCESS;
+    if let Some(CheckArg::Baseline) = args.check {
+        let baseline = workload.baseline(&params, &input, &config.epochs)?;
+        let divergence = baseline.digests.first_divergence(&result.digests);
+        if divergence.is_some() {
+            code = ExitCode::from(EXIT_MISMATCH);
+        }
+        report.check = Some(CheckReport {
+            against: "baseline",
+            matches: divergence.is_none(),
+            epochs_compared: baseline.digests.len().max(result.digests.len()),
+            baseline_events_per_sec: baseline.events_per_sec(),
+            baseline_digest: baseline.digests.run_digest().to_string(),
+            first_divergence: divergence,
+        });
+    }
+    match args.format {
+        ReportFormat::Text => print(&report.to_text())?,
+        ReportFormat::Json => print(&(serde_json::to_string(&report)? + "\n"))?,
+    }
+    if let Some(divergence) = report.check.as_ref().and_then(|c| c.first_divergence) {
+        eprintln!("error: the engine's output differs from the baseline's at {divergence}");
+    }
+    Ok(code)
+}
+
+/// Adds what the user can do next to an engine error.
+fn annotate(error: EngineError, args: &RunArgs) -> anyhow::Error {
+    let hint = match &error {
+        EngineError::Input { .. } => "fix or remove that line of the input and run again",
+        EngineError::WorkerPanic { .. } => "this is a bug in the workload or in Reprise; please report it with the command line",
+        EngineError::Config(_) => "see `reprise run --help` and `reprise list`",
+        _ => "",
+    };
+    let error = anyhow::Error::new(error).context(format!("running workload `{}`", args.workload));
+    if hint.is_empty() { error } else { error.context(hint.to_string()) }
+}
+
+fn generate(args: GenArgs) -> anyhow::Result<ExitCode> {
+    let all = reprise_workloads::all();
+    let Some(workload) = all.iter().find(|w| w.info().dataset == args.dataset || w.info().name == args.dataset) else {
+        let names: Vec<_> = all.iter().map(|w| format!("{} (for {})", w.info().dataset, w.info().name)).collect();
+        bail!("unknown dataset `{}`; available: {}", args.dataset, names.join(", "));
+    };
+    let params = Params::parse(workload.info().params, &args.params)?;
+    let format = FileFormat::of_path(&args.output)?;
+    let file = std::fs::File::create(&args.output).with_context(|| format!("creating {}", args.output.display()))?;
+    let mut out = std::io::BufWriter::new(file);
+    let written = workload.generate(&params, args.events, args.seed, &mut out, format)?;
+    out.flush().with_context(|| format!("writing {}", args.output.display()))?;
+    eprintln!("wrote {written} {} records to {}", workload.info().dataset, args.output.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A progress bar on standard error, shown only on a terminal and only after a second.
+struct ProgressDisplay {
+    enabled: bool,
+    bar: Option<ProgressBar>,
+}
+
+impl ProgressDisplay {
+    fn new(quiet: bool) -> Self {
+        Self { enabled: !quiet && std::io::stderr().is_terminal(), bar: None }
+    }
+
+    fn update(&mut self, progress: &Progress) {
+        if !self.enabled || progress.elapsed < Duration::from_secs(1) {
+            return;
+        }
+        let bar = self.bar.get_or_insert_with(|| {
+            let bar = ProgressBar::with_draw_target(progress.total_events, ProgressDrawTarget::stderr());
+            let template = if progress.total_events.is_some() {
+                "{elapsed_precise} [{bar:40}] {human_pos}/{human_len} events ({per_sec}, eta {eta})"
+            } else {
+                "{elapsed_precise} {human_pos} events ({per_sec})"
+            };
+            bar.set_style(ProgressStyle::with_template(template).expect("valid template").progress_chars("=> "));
+            bar
+        });
+        bar.set_position(progress.events);
+    }
+
+    fn finish(&mut self) {
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
+        }
+    }
+}

@@ -1,0 +1,119 @@
+//! The run report, as text or one JSON object.
+
+use std::fmt::Write as _;
+
+use reprise_engine::RunResult;
+use reprise_engine::digest::Divergence;
+use serde::Serialize;
+
+/// Everything `reprise run` reports.
+#[derive(Debug, Serialize)]
+pub struct RunReport {
+    pub workload: String,
+    pub params: std::collections::BTreeMap<String, String>,
+    pub input: String,
+    pub workers: usize,
+    pub epoch_ms: u64,
+    pub events: u64,
+    pub epochs: u64,
+    pub elapsed_s: f64,
+    pub events_per_sec: f64,
+    pub latency_p50_ms: f64,
+    pub latency_p99_ms: f64,
+    pub peak_memory_bytes: Option<u64>,
+    pub late_events: u64,
+    pub output_epochs: usize,
+    pub output_updates: u64,
+    pub digest: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub output: Option<OutputReport>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub check: Option<CheckReport>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct OutputReport {
+    pub path: String,
+    pub update_rows: u64,
+    pub final_rows: u64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CheckReport {
+    pub against: &'static str,
+    pub matches: bool,
+    pub epochs_compared: usize,
+    pub baseline_events_per_sec: f64,
+    pub baseline_digest: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_divergence: Option<Divergence>,
+}
+
+impl RunReport {
+    pub fn new(workload: &str, params: &reprise_engine::Params, input: String, workers: usize, epoch_ms: u64, result: &RunResult) -> Self {
+        let ms = |d: std::time::Duration| d.as_secs_f64() * 1000.0;
+        Self {
+            workload: workload.to_string(),
+            params: params.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            input,
+            workers,
+            epoch_ms,
+            events: result.events,
+            epochs: result.epochs(),
+            elapsed_s: result.elapsed.as_secs_f64(),
+            events_per_sec: result.events_per_sec(),
+            latency_p50_ms: ms(result.latency.p50),
+            latency_p99_ms: ms(result.latency.p99),
+            peak_memory_bytes: result.peak_memory_bytes,
+            late_events: result.late_events,
+            output_epochs: result.digests.len(),
+            output_updates: result.digests.total_updates(),
+            digest: result.digests.run_digest().to_string(),
+            output: None,
+            check: None,
+        }
+    }
+
+    pub fn to_text(&self) -> String {
+        let mut s = String::new();
+        let mut line = |k: &str, v: String| {
+            let _ = writeln!(s, "{k:<15} {v}");
+        };
+        line("workload", self.workload.clone());
+        line("input", self.input.clone());
+        line("workers", self.workers.to_string());
+        line("events", self.events.to_string());
+        line("epochs", format!("{} of {} ms", self.epochs, self.epoch_ms));
+        line("elapsed", format!("{:.3} s", self.elapsed_s));
+        line("events/s", human_rate(self.events_per_sec));
+        line("epoch latency", format!("p50 {:.1} ms, p99 {:.1} ms", self.latency_p50_ms, self.latency_p99_ms));
+        line("peak memory", self.peak_memory_bytes.map_or("unknown".into(), |b| format!("{:.1} MiB", b as f64 / 1048576.0)));
+        if self.late_events > 0 {
+            line("late events", format!("{} dropped (after their window closed)", self.late_events));
+        }
+        line("output", format!("{} updates in {} epochs", self.output_updates, self.output_epochs));
+        if let Some(output) = &self.output {
+            line("output file", format!("{} ({} update rows, {} final rows)", output.path, output.update_rows, output.final_rows));
+        }
+        line("digest", self.digest.clone());
+        if let Some(check) = &self.check {
+            let verdict = match &check.first_divergence {
+                None => format!("{} matches ({} epochs); baseline {}", check.against, check.epochs_compared, human_rate(check.baseline_events_per_sec)),
+                Some(d) => format!("{} DIFFERS at {d}", check.against),
+            };
+            line("check", verdict);
+        }
+        s
+    }
+}
+
+/// `12.3M events/s` style.
+pub fn human_rate(per_sec: f64) -> String {
+    if per_sec >= 1e6 {
+        format!("{:.2}M events/s", per_sec / 1e6)
+    } else if per_sec >= 1e3 {
+        format!("{:.1}K events/s", per_sec / 1e3)
+    } else {
+        format!("{per_sec:.0} events/s")
+    }
+}

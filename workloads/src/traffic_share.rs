@@ -1,0 +1,153 @@
+//! `traffic-share`: per tumbling window, each source address's share of the window's bytes.
+
+use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
+
+use differential_dataflow::VecCollection;
+use differential_dataflow::operators::CountTotal;
+use reprise_datasets::{Flow, Flows, Timeline};
+use reprise_engine::window::{TumblingWindow, WindowSum};
+use reprise_engine::{EngineError, Epoch, EpochConfig, Job, JobContext, ParamSpec, Params};
+use rustc_hash::FxHashMap;
+use serde::{Deserialize, Serialize};
+
+use crate::workload::{Definition, WorkloadInfo};
+
+/// One address's traffic in one window.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct IpShare {
+    /// Window start, in milliseconds.
+    pub window_start: u64,
+    /// Source address.
+    pub ip: Ipv4Addr,
+    /// Its bytes in the window.
+    pub bytes: i64,
+    /// All bytes in the window.
+    pub window_bytes: i64,
+    /// `bytes / window_bytes` in parts per million, rounded down.
+    pub share_ppm: i64,
+}
+
+impl IpShare {
+    fn new(window_start: u64, ip: Ipv4Addr, bytes: i64, window_bytes: i64) -> Self {
+        let share_ppm = (bytes as i128 * 1_000_000 / (window_bytes as i128).max(1)) as i64;
+        Self { window_start, ip, bytes, window_bytes, share_ppm }
+    }
+}
+
+/// The `traffic-share` job.
+#[derive(Clone, Debug)]
+pub struct TrafficShare {
+    window: TumblingWindow,
+}
+
+impl Job for TrafficShare {
+    type Event = Flow;
+    type Output = IpShare;
+
+    fn event_time_ms(flow: &Flow) -> u64 {
+        flow.ts
+    }
+
+    fn build<'s>(&self, ctx: &JobContext, flows: VecCollection<'s, Epoch, Flow>) -> VecCollection<'s, Epoch, IpShare> {
+        let per_ip = flows.map(|f| (f.ip, f.ts, f.bytes as i64)).tumbling_sum(self.window, ctx);
+        // Window totals from the per-address sums (already pre-aggregated), not from the
+        // raw flows, so no single worker sees every event.
+        let totals = per_ip
+            .clone()
+            .explode(|(window, _, bytes)| Some((window, bytes as isize)))
+            .count_total();
+        per_ip
+            .map(|(window, ip, bytes)| (window, (ip, bytes)))
+            .join(totals)
+            .map(|(window, ((ip, bytes), total))| IpShare::new(window, ip, bytes, total as i64))
+    }
+
+    fn closing_epoch(&self, record: &IpShare, epochs: &EpochConfig) -> Option<Epoch> {
+        Some(self.window.closing_epoch(record.window_start, epochs))
+    }
+
+    fn baseline(
+        &self,
+        epochs: &EpochConfig,
+        flows: &mut dyn Iterator<Item = (Epoch, Flow)>,
+        emit: &mut dyn FnMut(Epoch, &IpShare, i64),
+    ) {
+        #[derive(Clone, Default)]
+        struct Window {
+            total: i64,
+            bytes: FxHashMap<Ipv4Addr, i64>,
+        }
+        let emit_window = |emit: &mut dyn FnMut(Epoch, &IpShare, i64), epoch, start, window: &Window, diff| {
+            for (ip, bytes) in &window.bytes {
+                emit(epoch, &IpShare::new(start, *ip, *bytes, window.total), diff);
+            }
+        };
+        let (size, lateness) = (self.window.size_ms, self.window.lateness_ms);
+        let closes_at = |start: u64| (start + size + lateness).div_ceil(epochs.epoch_ms);
+        let mut windows: BTreeMap<u64, Window> = BTreeMap::new();
+        // Windows changed in the current epoch, as they were before it.
+        let mut before: FxHashMap<u64, Window> = FxHashMap::default();
+        let mut current: Option<Epoch> = None;
+        let mut advance = |to: Epoch, windows: &mut BTreeMap<u64, Window>, before: &mut FxHashMap<u64, Window>, emit: &mut dyn FnMut(Epoch, &IpShare, i64)| {
+            let Some(now) = current.filter(|now| to > *now) else {
+                current = current.or(Some(to));
+                return;
+            };
+            for (start, old) in before.drain() {
+                emit_window(emit, now, start, &old, -1);
+                emit_window(emit, now, start, &windows[&start], 1);
+            }
+            while let Some(entry) = windows.first_entry() {
+                let close = closes_at(*entry.key());
+                if close > to {
+                    break;
+                }
+                let (start, window) = entry.remove_entry();
+                emit_window(emit, close, start, &window, -1);
+            }
+            current = Some(to);
+        };
+        for (epoch, flow) in flows {
+            advance(epoch, &mut windows, &mut before, emit);
+            let start = flow.ts / size * size;
+            if closes_at(start) <= epoch {
+                continue;
+            }
+            let window = windows.entry(start).or_default();
+            before.entry(start).or_insert_with(|| window.clone());
+            window.total += flow.bytes as i64;
+            *window.bytes.entry(flow.ip).or_insert(0) += flow.bytes as i64;
+        }
+        advance(Epoch::MAX, &mut windows, &mut before, emit);
+    }
+}
+
+impl Definition for TrafficShare {
+    type Data = Flows;
+
+    const INFO: WorkloadInfo = WorkloadInfo {
+        name: "traffic-share",
+        summary: "per tumbling window, each source address's share of the window's bytes",
+        params: &[
+            ParamSpec { name: "window_ms", default: "1000", help: "tumbling window size in ms" },
+            ParamSpec { name: "lateness_ms", default: "0", help: "allowed lateness in ms" },
+            ParamSpec { name: "rate", default: "1000000", help: "generator: flows per second of event time" },
+            ParamSpec { name: "hosts", default: "10000", help: "generator: distinct source addresses" },
+            ParamSpec { name: "skew", default: "1.0", help: "generator: Zipf exponent of address popularity" },
+        ],
+        dataset: "flows",
+        input_format: "CSV header `ip,bytes,ts` (ip dotted); JSON lines {\"ip\":\"10.0.0.1\",\"bytes\":u64,\"ts\":u64}; ts in ms",
+        output_format: "window_start,ip,bytes,window_bytes,share_ppm",
+        default_epoch_ms: 100,
+    };
+
+    fn from_params(params: &Params) -> Result<Self, EngineError> {
+        Ok(Self { window: TumblingWindow::new(params.get("window_ms")?, params.get("lateness_ms")?)? })
+    }
+
+    fn dataset(params: &Params, seed: u64) -> Result<Flows, EngineError> {
+        let timeline = Timeline { start_ms: 0, rate_per_sec: params.get("rate")? };
+        Ok(Flows::new(seed, timeline, params.get("hosts")?, params.get("skew")?))
+    }
+}

@@ -1,0 +1,113 @@
+//! `user-visits`: visits per user per hour-long tumbling window, for one chosen day.
+
+use differential_dataflow::VecCollection;
+use reprise_datasets::zipf::Zipf;
+use reprise_datasets::{Timeline, Visit, Visits};
+use reprise_engine::window::{TumblingWindow, WindowSum};
+use reprise_engine::{EngineError, Epoch, EpochConfig, Job, JobContext, ParamSpec, Params};
+use serde::{Deserialize, Serialize};
+
+use crate::baseline::WindowedSums;
+use crate::workload::{Definition, WorkloadInfo};
+
+const DAY_MS: u64 = 86_400_000;
+
+/// One user's visits in one window.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct UserVisits {
+    /// Window start, in milliseconds.
+    pub window_start: u64,
+    /// The user.
+    pub user_id: u64,
+    /// Visits in the window.
+    pub visits: i64,
+}
+
+/// The `user-visits` job.
+#[derive(Clone, Debug)]
+pub struct UserVisitsJob {
+    day: u64,
+    window: TumblingWindow,
+}
+
+impl UserVisitsJob {
+    fn on_day(&self, ts: u64) -> bool {
+        ts / DAY_MS == self.day
+    }
+}
+
+impl Job for UserVisitsJob {
+    type Event = Visit;
+    type Output = UserVisits;
+
+    fn event_time_ms(event: &Visit) -> u64 {
+        event.ts
+    }
+
+    fn build<'s>(&self, ctx: &JobContext, events: VecCollection<'s, Epoch, Visit>) -> VecCollection<'s, Epoch, UserVisits> {
+        let day = self.day;
+        events
+            .flat_map(move |v| (v.ts / DAY_MS == day).then_some((v.user_id, v.ts, 1)))
+            .tumbling_sum(self.window, ctx)
+            .map(|(window_start, user_id, visits)| UserVisits { window_start, user_id, visits })
+    }
+
+    fn closing_epoch(&self, record: &UserVisits, epochs: &EpochConfig) -> Option<Epoch> {
+        Some(self.window.closing_epoch(record.window_start, epochs))
+    }
+
+    fn baseline(
+        &self,
+        epochs: &EpochConfig,
+        events: &mut dyn Iterator<Item = (Epoch, Visit)>,
+        emit: &mut dyn FnMut(Epoch, &UserVisits, i64),
+    ) {
+        let mut visits = WindowedSums::new(self.window.size_ms, self.window.lateness_ms, epochs.epoch_ms);
+        let mut out = |epoch, window_start, user_id: &u64, count, diff| {
+            emit(epoch, &UserVisits { window_start, user_id: *user_id, visits: count }, diff)
+        };
+        for (epoch, visit) in events {
+            visits.advance(epoch, &mut out);
+            if self.on_day(visit.ts) {
+                visits.add(epoch, visit.user_id, visit.ts, 1, &mut out);
+            }
+        }
+        visits.finish(&mut out);
+    }
+}
+
+impl Definition for UserVisitsJob {
+    type Data = Visits;
+
+    const INFO: WorkloadInfo = WorkloadInfo {
+        name: "user-visits",
+        summary: "visits per user per hour-long tumbling window, for one chosen day",
+        params: &[
+            ParamSpec { name: "day", default: "0", help: "the day to report (day d is ts in [d*86400000, (d+1)*86400000))" },
+            ParamSpec { name: "window_ms", default: "3600000", help: "tumbling window size in ms" },
+            ParamSpec { name: "lateness_ms", default: "0", help: "allowed lateness in ms" },
+            ParamSpec { name: "rate", default: "100", help: "generator: visits per second of event time" },
+            ParamSpec { name: "users", default: "100000", help: "generator: distinct users" },
+            ParamSpec { name: "skew", default: "1.0", help: "generator: Zipf exponent of user activity" },
+        ],
+        dataset: "visits",
+        input_format: "CSV header `user_id,ts`; JSON lines {\"user_id\":u64,\"ts\":u64}; ts in ms",
+        output_format: "window_start,user_id,visits",
+        default_epoch_ms: 60_000,
+    };
+
+    fn from_params(params: &Params) -> Result<Self, EngineError> {
+        Ok(Self {
+            day: params.get("day")?,
+            window: TumblingWindow::new(params.get("window_ms")?, params.get("lateness_ms")?)?,
+        })
+    }
+
+    fn dataset(params: &Params, seed: u64) -> Result<Visits, EngineError> {
+        Ok(Visits {
+            seed,
+            timeline: Timeline { start_ms: 0, rate_per_sec: params.get("rate")? },
+            users: Zipf::new(params.get("users")?, params.get("skew")?),
+        })
+    }
+}

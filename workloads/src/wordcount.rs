@@ -1,0 +1,117 @@
+//! `wordcount`: occurrences of each word per tumbling window.
+//!
+//! Words are maximal runs of letters, digits and apostrophes, lowercased, so `Hello,`
+//! and `hello` are the same word.
+
+use differential_dataflow::VecCollection;
+use reprise_datasets::zipf::Zipf;
+use reprise_datasets::{TextLine, TextLines, Timeline};
+use reprise_engine::window::{TumblingWindow, WindowSum};
+use reprise_engine::{EngineError, Epoch, EpochConfig, Job, JobContext, ParamSpec, Params};
+use serde::{Deserialize, Serialize};
+
+use crate::baseline::WindowedSums;
+use crate::workload::{Definition, WorkloadInfo};
+
+/// One word's occurrences in one window.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct WordCount {
+    /// Window start, in milliseconds.
+    pub window_start: u64,
+    /// The word, lowercased.
+    pub word: String,
+    /// Occurrences in the window.
+    pub count: i64,
+}
+
+/// The words of a line, normalised.
+///
+/// # Examples
+/// ```
+/// let words: Vec<String> = reprise_workloads::wordcount::words("Hello, hello world!").collect();
+/// assert_eq!(words, ["hello", "hello", "world"]);
+/// ```
+pub fn words(text: &str) -> impl Iterator<Item = String> + '_ {
+    text.split(|c: char| !(c.is_alphanumeric() || c == '\''))
+        .filter(|w| !w.is_empty())
+        .map(|w| if w.bytes().any(|b| b.is_ascii_uppercase()) || !w.is_ascii() { w.to_lowercase() } else { w.to_string() })
+}
+
+/// The `wordcount` job.
+#[derive(Clone, Debug)]
+pub struct Wordcount {
+    window: TumblingWindow,
+}
+
+impl Job for Wordcount {
+    type Event = TextLine;
+    type Output = WordCount;
+
+    fn event_time_ms(line: &TextLine) -> u64 {
+        line.ts
+    }
+
+    fn build<'s>(&self, ctx: &JobContext, lines: VecCollection<'s, Epoch, TextLine>) -> VecCollection<'s, Epoch, WordCount> {
+        lines
+            .flat_map(|line| words(&line.text).map(|w| (w, line.ts, 1)).collect::<Vec<_>>())
+            .tumbling_sum(self.window, ctx)
+            .map(|(window_start, word, count)| WordCount { window_start, word, count })
+    }
+
+    fn closing_epoch(&self, record: &WordCount, epochs: &EpochConfig) -> Option<Epoch> {
+        Some(self.window.closing_epoch(record.window_start, epochs))
+    }
+
+    fn baseline(
+        &self,
+        epochs: &EpochConfig,
+        lines: &mut dyn Iterator<Item = (Epoch, TextLine)>,
+        emit: &mut dyn FnMut(Epoch, &WordCount, i64),
+    ) {
+        let mut counts = WindowedSums::new(self.window.size_ms, self.window.lateness_ms, epochs.epoch_ms);
+        let mut out = |epoch, window_start, word: &String, count, diff| {
+            emit(epoch, &WordCount { window_start, word: word.clone(), count }, diff)
+        };
+        for (epoch, line) in lines {
+            counts.advance(epoch, &mut out);
+            for word in words(&line.text) {
+                counts.add(epoch, word, line.ts, 1, &mut out);
+            }
+        }
+        counts.finish(&mut out);
+    }
+}
+
+impl Definition for Wordcount {
+    type Data = TextLines;
+
+    const INFO: WorkloadInfo = WorkloadInfo {
+        name: "wordcount",
+        summary: "occurrences of each word per tumbling window",
+        params: &[
+            ParamSpec { name: "window_ms", default: "1000", help: "tumbling window size in ms" },
+            ParamSpec { name: "lateness_ms", default: "0", help: "allowed lateness in ms" },
+            ParamSpec { name: "rate", default: "100000", help: "generator: lines per second of event time" },
+            ParamSpec { name: "vocabulary", default: "50000", help: "generator: distinct words" },
+            ParamSpec { name: "skew", default: "1.0", help: "generator: Zipf exponent of word frequency" },
+            ParamSpec { name: "max_words", default: "12", help: "generator: 1 to max_words words per line" },
+        ],
+        dataset: "lines",
+        input_format: "CSV header `ts,text`; JSON lines {\"ts\":u64,\"text\":string}; ts in ms",
+        output_format: "window_start,word,count",
+        default_epoch_ms: 100,
+    };
+
+    fn from_params(params: &Params) -> Result<Self, EngineError> {
+        Ok(Self { window: TumblingWindow::new(params.get("window_ms")?, params.get("lateness_ms")?)? })
+    }
+
+    fn dataset(params: &Params, seed: u64) -> Result<TextLines, EngineError> {
+        Ok(TextLines {
+            seed,
+            timeline: Timeline { start_ms: 0, rate_per_sec: params.get("rate")? },
+            vocabulary: Zipf::new(params.get("vocabulary")?, params.get("skew")?),
+            max_words: params.get("max_words")?,
+        })
+    }
+}

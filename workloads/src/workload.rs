@@ -1,0 +1,293 @@
+//! The workload registry's interface, and the adapter that runs any [`Job`] as one.
+
+use std::fs::File;
+use std::io::{Read, Write};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use reprise_datasets::Generator;
+use reprise_datasets::format::{Format, read_records, write_records};
+use reprise_engine::digest::{DigestLog, EpochDigest, record_hash};
+use reprise_engine::output::FileFormat;
+use reprise_engine::{
+    EngineError, Epoch, EpochConfig, EventClock, Job, ParamSpec, Params, Progress, RunConfig,
+    RunResult, Source, SourceError, run,
+};
+use serde::Serialize;
+
+/// What `reprise list` shows about a workload.
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct WorkloadInfo {
+    /// Name on the command line.
+    pub name: &'static str,
+    /// One line: what it computes.
+    pub summary: &'static str,
+    /// Its parameters (job and dataset) with defaults.
+    pub params: &'static [ParamSpec],
+    /// The dataset it reads (`reprise gen` name).
+    pub dataset: &'static str,
+    /// The dataset file format: CSV header and JSON fields.
+    pub input_format: &'static str,
+    /// The output record's fields.
+    pub output_format: &'static str,
+    /// Default epoch length in milliseconds of event time.
+    pub default_epoch_ms: u64,
+}
+
+/// Where a run's events come from.
+#[derive(Clone, Debug)]
+pub enum Input {
+    /// The workload's generator, with this many events and this seed.
+    Generated {
+        /// Number of events.
+        events: u64,
+        /// Dataset seed.
+        seed: u64,
+    },
+    /// A dataset file (CSV or JSON lines, by extension), or `None` for standard input.
+    File {
+        /// The file; `None` reads standard input.
+        path: Option<PathBuf>,
+        /// Its format.
+        format: FileFormat,
+    },
+}
+
+impl Input {
+    /// A short description for reports.
+    pub fn describe(&self) -> String {
+        match self {
+            Input::Generated { events, seed } => format!("generated ({events} events, seed {seed})"),
+            Input::File { path: Some(path), .. } => path.display().to_string(),
+            Input::File { path: None, .. } => "<stdin>".to_string(),
+        }
+    }
+}
+
+/// The result of a baseline run.
+#[derive(Clone, Debug)]
+pub struct BaselineResult {
+    /// Per-epoch digests.
+    pub digests: DigestLog,
+    /// Events consumed.
+    pub events: u64,
+    /// Wall-clock time, including generating or reading the input.
+    pub elapsed: Duration,
+}
+
+impl BaselineResult {
+    /// Events per second.
+    pub fn events_per_sec(&self) -> f64 {
+        self.events as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+}
+
+/// A runnable workload, behind a trait object so the registry can list them all.
+pub trait Workload: Send + Sync {
+    /// Name, summary, parameters and formats.
+    fn info(&self) -> &'static WorkloadInfo;
+
+    /// Runs the dataflow.
+    fn run(
+        &self,
+        params: &Params,
+        input: &Input,
+        config: &RunConfig,
+        on_progress: &mut dyn FnMut(&Progress),
+    ) -> Result<RunResult, EngineError>;
+
+    /// Runs the hand-written single-threaded baseline on the same input.
+    fn baseline(&self, params: &Params, input: &Input, epochs: &EpochConfig) -> Result<BaselineResult, EngineError>;
+
+    /// Writes the generated dataset; returns the number of records written.
+    fn generate(
+        &self,
+        params: &Params,
+        events: u64,
+        seed: u64,
+        out: &mut dyn Write,
+        format: FileFormat,
+    ) -> Result<u64, EngineError>;
+}
+
+/// A [`Job`] with what the registry needs to construct and feed it.
+pub trait Definition: Job + Sized {
+    /// The dataset generator.
+    type Data: Generator<Event = Self::Event>;
+    /// Name, parameters and formats.
+    const INFO: WorkloadInfo;
+    /// The job, from validated parameters.
+    fn from_params(params: &Params) -> Result<Self, EngineError>;
+    /// The dataset generator, from validated parameters and a seed.
+    fn dataset(params: &Params, seed: u64) -> Result<Self::Data, EngineError>;
+}
+
+/// Registers a [`Definition`] as a [`Workload`].
+#[derive(Debug)]
+pub struct Registered<D>(std::marker::PhantomData<fn() -> D>);
+
+impl<D> Registered<D> {
+    /// The registry entry.
+    pub const fn new() -> Self {
+        Self(std::marker::PhantomData)
+    }
+}
+
+impl<D> Default for Registered<D> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+fn dataset_format(format: FileFormat) -> Format {
+    match format {
+        FileFormat::Csv => Format::Csv,
+        FileFormat::JsonLines => Format::JsonLines,
+    }
+}
+
+/// Opens a dataset file or standard input, and reads its records lazily.
+fn open_records<E: Job>(
+    path: &Option<PathBuf>,
+    format: FileFormat,
+) -> Result<(String, Box<dyn Iterator<Item = Result<E::Event, SourceError>> + Send>), EngineError> {
+    let (name, reader): (String, Box<dyn Read + Send>) = match path {
+        Some(path) => {
+            let file = File::open(path)
+                .map_err(|e| EngineError::io(format!("opening input file {}", path.display()), e))?;
+            (path.display().to_string(), Box::new(file))
+        }
+        None => ("<stdin>".to_string(), Box::new(std::io::stdin())),
+    };
+    let records = read_records::<E::Event>(reader, dataset_format(format))
+        .map(|r| r.map_err(|e| SourceError { line: e.line(), message: e.to_string() }));
+    Ok((name, Box::new(records)))
+}
+
+impl<D: Definition> Workload for Registered<D> {
+    fn info(&self) -> &'static WorkloadInfo {
+        &D::INFO
+    }
+
+    fn run(
+        &self,
+        params: &Params,
+        input: &Input,
+        config: &RunConfig,
+        on_progress: &mut dyn FnMut(&Progress),
+    ) -> Result<RunResult, EngineError> {
+        let job = Arc::new(D::from_params(params)?);
+        let source = match input {
+            Input::Generated { events, seed } => {
+                let data = D::dataset(params, *seed)?;
+                Source::Generated { events: *events, generate: Arc::new(move |i| data.generate(i)) }
+            }
+            Input::File { path, format } => {
+                let (name, records) = open_records::<D>(path, *format)?;
+                Source::Read { name, records }
+            }
+        };
+        run(job, source, config, on_progress)
+    }
+
+    fn baseline(&self, params: &Params, input: &Input, epochs: &EpochConfig) -> Result<BaselineResult, EngineError> {
+        let job = D::from_params(params)?;
+        let started = Instant::now();
+        let mut clock = EventClock::new(epochs.epoch_ms);
+        let mut digests = BaselineDigests::default();
+        let mut events = 0u64;
+        let mut failure = None;
+        {
+            let mut emit = |epoch: Epoch, record: &D::Output, diff: i64| digests.add(epoch, record_hash(record), diff);
+            match input {
+                Input::Generated { events: count, seed } => {
+                    let data = D::dataset(params, *seed)?;
+                    let mut stream = (0..*count).map(|i| {
+                        let event = data.generate(i);
+                        (clock.assign(D::event_time_ms(&event)), event)
+                    });
+                    job.baseline(epochs, &mut stream, &mut emit);
+                    events = *count;
+                }
+                Input::File { path: None, .. } => {
+                    return Err(EngineError::config(
+                        "--check baseline reads the input a second time, so it needs a file or generated input, not standard input",
+                    ));
+                }
+                Input::File { path, format } => {
+                    let (name, records) = open_records::<D>(path, *format)?;
+                    let mut stream = records.map_while(|record| match record {
+                        Ok(event) => {
+                            events += 1;
+                            Some((clock.assign(D::event_time_ms(&event)), event))
+                        }
+                        Err(e) => {
+                            failure = Some(EngineError::Input { source_name: name.clone(), line: e.line, message: e.message });
+                            None
+                        }
+                    });
+                    job.baseline(epochs, &mut stream, &mut emit);
+                }
+            }
+        }
+        if let Some(error) = failure {
+            return Err(error);
+        }
+        Ok(BaselineResult { digests: digests.finish(), events, elapsed: started.elapsed() })
+    }
+
+    fn generate(
+        &self,
+        params: &Params,
+        events: u64,
+        seed: u64,
+        out: &mut dyn Write,
+        format: FileFormat,
+    ) -> Result<u64, EngineError> {
+        let data = D::dataset(params, seed)?;
+        write_records((0..events).map(|i| data.generate(i)), out, dataset_format(format))
+            .map_err(|e| EngineError::io("writing the dataset", std::io::Error::other(e.to_string())))
+    }
+}
+
+/// Digests a baseline's updates per epoch, consolidating each epoch's updates by record
+/// hash so that update counts match the engine's consolidated sink.
+#[derive(Debug, Default)]
+struct BaselineDigests {
+    log: DigestLog,
+    epoch: Option<Epoch>,
+    updates: Vec<(u64, i64)>,
+}
+
+impl BaselineDigests {
+    fn add(&mut self, epoch: Epoch, hash: u64, diff: i64) {
+        match self.epoch {
+            Some(current) if epoch == current => self.updates.push((hash, diff)),
+            Some(current) if epoch < current => {
+                panic!("a baseline emitted epoch {epoch} after epoch {current}: baselines emit epochs in order")
+            }
+            _ => {
+                self.flush();
+                self.epoch = Some(epoch);
+                self.updates.push((hash, diff));
+            }
+        }
+    }
+
+    fn flush(&mut self) {
+        if let Some(epoch) = self.epoch {
+            differential_dataflow::consolidation::consolidate(&mut self.updates);
+            let mut digest = EpochDigest::default();
+            for (hash, diff) in self.updates.drain(..) {
+                digest.add(hash, diff);
+            }
+            self.log.add(epoch, digest);
+        }
+    }
+
+    fn finish(mut self) -> DigestLog {
+        self.flush();
+        self.log
+    }
+}
