@@ -55,6 +55,7 @@ pub mod output;
 mod params;
 mod run;
 pub mod sink;
+pub mod testing;
 mod source;
 pub mod window;
 

@@ -176,7 +176,7 @@ pub fn run<J: Job>(
         let body = AssertUnwindSafe(|| {
             run_worker(worker, &*job, &feed, rows_tx.clone(), epochs, lag, &shared)
         });
-        match catch_unwind(body) {
+        let result = match catch_unwind(body) {
             Ok(result) => result,
             Err(payload) => {
                 let message = payload
@@ -188,7 +188,14 @@ pub fn run<J: Job>(
                 shared.fail(EngineError::WorkerPanic { worker: index, epoch, message });
                 WorkerResult::default()
             }
+        };
+        if shared.aborted() {
+            // Timely steps a worker until its dataflows finish; an aborted one never will.
+            for dataflow in worker.installed_dataflows() {
+                worker.drop_dataflow(dataflow);
+            }
         }
+        result
     })
     .map_err(|e| EngineError::config(format!("cannot start timely workers: {e}")))?;
 
