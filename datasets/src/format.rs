@@ -59,12 +59,24 @@ pub fn read_records<E: DeserializeOwned + Send + 'static>(
 ) -> Box<dyn Iterator<Item = Result<E, FormatError>> + Send> {
     match format {
         Format::Csv => {
-            let reader = csv::ReaderBuilder::new().has_headers(true).trim(csv::Trim::All).from_reader(reader);
-            Box::new(reader.into_deserialize::<E>().map(|record| {
+            let mut reader = csv::ReaderBuilder::new()
+                .has_headers(true)
+                .trim(csv::Trim::All)
+                .from_reader(reader);
+            let headers = reader.headers().cloned().unwrap_or_default();
+            Box::new(reader.into_deserialize::<E>().map(move |record| {
                 record.map_err(|e| {
-                    let line = e.position().map_or(0, |p| p.line());
+                    let line = e.position().map_or(1, |p| p.line());
                     let message = match e.kind() {
-                        csv::ErrorKind::Deserialize { err, .. } => err.to_string(),
+                        csv::ErrorKind::Deserialize { err, .. } => match err.field() {
+                            Some(i) => format!(
+                                "column {} (`{}`): {}",
+                                i + 1,
+                                headers.get(i as usize).unwrap_or("?"),
+                                err.kind()
+                            ),
+                            None => err.kind().to_string(),
+                        },
                         _ => e.to_string(),
                     };
                     FormatError::Malformed { line, message }
@@ -78,10 +90,14 @@ pub fn read_records<E: DeserializeOwned + Send + 'static>(
                 match line {
                     Err(e) => Some(Err(FormatError::Io(e))),
                     Ok(text) if text.trim().is_empty() => None,
-                    Ok(text) => Some(serde_json::from_str(&text).map_err(|e| FormatError::Malformed {
-                        line: line_number,
-                        message: format!("{e} in `{}`", shorten(&text)),
-                    })),
+                    Ok(text) => {
+                        Some(
+                            serde_json::from_str(&text).map_err(|e| FormatError::Malformed {
+                                line: line_number,
+                                message: format!("{e} in `{}`", shorten(&text)),
+                            }),
+                        )
+                    }
                 }
             }))
         }
@@ -106,7 +122,8 @@ pub fn write_records<E: Serialize>(
         Format::Csv => {
             let mut out = csv::Writer::from_writer(writer);
             for record in records {
-                out.serialize(&record).map_err(|e| std::io::Error::other(e.to_string()))?;
+                out.serialize(&record)
+                    .map_err(|e| std::io::Error::other(e.to_string()))?;
                 count += 1;
             }
             out.flush()?;

@@ -24,7 +24,9 @@ mod timeline;
 pub mod zipf;
 
 pub use format::{FormatError, read_records, write_records};
-pub use seed_workloads::{FilterEvent, FilterEvents, Flow, Flows, TextLine, TextLines, Visit, Visits, word};
+pub use seed_workloads::{
+    FilterEvent, FilterEvents, Flow, Flows, TextLine, TextLines, Visit, Visits, word,
+};
 pub use timeline::Timeline;
 
 /// A dataset generator: event `index` is a pure function of the generator's settings and

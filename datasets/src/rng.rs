@@ -24,7 +24,9 @@ pub struct EventRng {
 impl EventRng {
     /// The stream for event `index` of a dataset with seed `seed`.
     pub fn new(seed: u64, index: u64) -> Self {
-        Self { state: xxh3_64_with_seed(&index.to_le_bytes(), seed) }
+        Self {
+            state: xxh3_64_with_seed(&index.to_le_bytes(), seed),
+        }
     }
 
     /// The next 64 uniformly random bits (SplitMix64).

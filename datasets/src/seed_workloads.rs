@@ -34,7 +34,15 @@ pub struct FilterEvents {
 
 impl Default for FilterEvents {
     fn default() -> Self {
-        Self { seed: 1, timeline: Timeline { start_ms: 0, rate_per_sec: 1_000_000 }, ids: 1_000_000, max_value: 1000 }
+        Self {
+            seed: 1,
+            timeline: Timeline {
+                start_ms: 0,
+                rate_per_sec: 1_000_000,
+            },
+            ids: 1_000_000,
+            max_value: 1000,
+        }
     }
 }
 
@@ -76,7 +84,11 @@ pub struct Flows {
 impl Flows {
     /// Flows over `hosts` addresses with Zipf exponent `skew`.
     pub fn new(seed: u64, timeline: Timeline, hosts: u64, skew: f64) -> Self {
-        Self { seed, timeline, hosts: Zipf::new(hosts, skew) }
+        Self {
+            seed,
+            timeline,
+            hosts: Zipf::new(hosts, skew),
+        }
     }
 }
 
@@ -89,7 +101,11 @@ impl Generator for Flows {
         let host = (rank.wrapping_mul(0x9E_3779) & 0x00FF_FFFF) as u32;
         let scale = rng.below(17);
         let bytes = (64u64 << scale) + rng.below(64u64 << scale);
-        Flow { ip: Ipv4Addr::from(0x0A00_0000 | host), bytes, ts: self.timeline.time_ms(index) }
+        Flow {
+            ip: Ipv4Addr::from(0x0A00_0000 | host),
+            bytes,
+            ts: self.timeline.time_ms(index),
+        }
     }
 }
 
@@ -118,7 +134,10 @@ impl Generator for Visits {
     fn generate(&self, index: u64) -> Visit {
         let mut rng = EventRng::new(self.seed, index);
         let rank = self.users.sample(&mut rng);
-        Visit { user_id: rank.wrapping_mul(0x9E37_79B9) % 1_000_000_007, ts: self.timeline.time_ms(index) }
+        Visit {
+            user_id: rank.wrapping_mul(0x9E37_79B9) % 1_000_000_007,
+            ts: self.timeline.time_ms(index),
+        }
     }
 }
 
@@ -157,12 +176,16 @@ impl Generator for TextLines {
             }
             push_word(&mut text, self.vocabulary.sample(&mut rng));
         }
-        TextLine { ts: self.timeline.time_ms(index), text }
+        TextLine {
+            ts: self.timeline.time_ms(index),
+            text,
+        }
     }
 }
 
-const SYLLABLES: [&str; 16] =
-    ["ka", "lo", "mi", "ne", "ru", "ta", "shi", "po", "an", "el", "ir", "os", "ul", "be", "do", "fa"];
+const SYLLABLES: [&str; 16] = [
+    "ka", "lo", "mi", "ne", "ru", "ta", "shi", "po", "an", "el", "ir", "os", "ul", "be", "do", "fa",
+];
 
 /// The made-up word of frequency rank `rank`: its base-16 digits as syllables, so every
 /// rank has its own word (`0` is `ka`, `17` is `lolo`).

@@ -21,7 +21,11 @@ impl Zipf {
     pub fn new(n: u64, exponent: f64) -> Self {
         let n = n.max(1) as usize;
         let weight = |k: usize| {
-            if exponent == 1.0 { 1.0 / (k + 1) as f64 } else { ((k + 1) as f64).powf(-exponent) }
+            if exponent == 1.0 {
+                1.0 / (k + 1) as f64
+            } else {
+                ((k + 1) as f64).powf(-exponent)
+            }
         };
         let mut cumulative = Vec::with_capacity(n);
         let mut sum = 0.0f64;
@@ -32,7 +36,9 @@ impl Zipf {
         let scale = u64::MAX as f64 / sum;
         let mut table: Vec<u64> = cumulative.iter().map(|c| (c * scale) as u64).collect();
         *table.last_mut().expect("n >= 1") = u64::MAX;
-        Self { cumulative: table.into() }
+        Self {
+            cumulative: table.into(),
+        }
     }
 
     /// Number of ranks.

@@ -125,11 +125,19 @@ impl DigestLog {
 
     /// The first epoch where `self` (expected) and `actual` differ, if any.
     pub fn first_divergence(&self, actual: &DigestLog) -> Option<Divergence> {
-        let epochs: std::collections::BTreeSet<Epoch> =
-            self.epochs.keys().chain(actual.epochs.keys()).copied().collect();
+        let epochs: std::collections::BTreeSet<Epoch> = self
+            .epochs
+            .keys()
+            .chain(actual.epochs.keys())
+            .copied()
+            .collect();
         epochs.into_iter().find_map(|epoch| {
             let (expected, actual) = (self.get(epoch), actual.get(epoch));
-            (expected != actual).then_some(Divergence { epoch, expected, actual })
+            (expected != actual).then_some(Divergence {
+                epoch,
+                expected,
+                actual,
+            })
         })
     }
 }
@@ -177,8 +185,20 @@ mod tests {
     fn digest_is_linear_and_order_free() {
         let (a, b) = (record_hash(&"a"), record_hash(&"b"));
         let mut split = DigestLog::default();
-        split.add(3, EpochDigest { digest: a, updates: 1 });
-        split.add(3, EpochDigest { digest: b, updates: 1 });
+        split.add(
+            3,
+            EpochDigest {
+                digest: a,
+                updates: 1,
+            },
+        );
+        split.add(
+            3,
+            EpochDigest {
+                digest: b,
+                updates: 1,
+            },
+        );
         let mut whole = EpochDigest::default();
         whole.add(b, 1);
         whole.add(a, 1);
@@ -194,13 +214,28 @@ mod tests {
         let mut expected = DigestLog::default();
         let mut actual = DigestLog::default();
         for epoch in 0..5 {
-            let share = EpochDigest { digest: epoch * 7 + 1, updates: 1 };
+            let share = EpochDigest {
+                digest: epoch * 7 + 1,
+                updates: 1,
+            };
             expected.add(epoch, share);
             actual.add(epoch, share);
         }
         assert_eq!(expected.first_divergence(&actual), None);
-        actual.add(2, EpochDigest { digest: 1, updates: 1 });
-        actual.add(4, EpochDigest { digest: 1, updates: 1 });
+        actual.add(
+            2,
+            EpochDigest {
+                digest: 1,
+                updates: 1,
+            },
+        );
+        actual.add(
+            4,
+            EpochDigest {
+                digest: 1,
+                updates: 1,
+            },
+        );
         assert_eq!(expected.first_divergence(&actual).unwrap().epoch, 2);
         assert_ne!(expected.run_digest(), actual.run_digest());
     }
@@ -208,7 +243,10 @@ mod tests {
     #[test]
     fn record_hash_is_fixed_by_the_contract() {
         // Golden value: if this changes, every recorded digest changes with it.
-        assert_eq!(record_hash(&(42u64, "word")), record_hash(&(42u64, String::from("word"))));
+        assert_eq!(
+            record_hash(&(42u64, "word")),
+            record_hash(&(42u64, String::from("word")))
+        );
         assert_eq!(format!("{}", RunDigest(0xab)), "00000000000000ab");
     }
 }

@@ -5,6 +5,11 @@ use serde::{Deserialize, Serialize};
 /// The timely timestamp of every Reprise dataflow: an epoch number.
 pub type Epoch = u64;
 
+/// Data an operator holds per epoch until the frontier passes it, with the capability
+/// that lets it send the epoch's output then.
+pub(crate) type HeldPerEpoch<T> =
+    std::collections::BTreeMap<Epoch, (timely::dataflow::operators::Capability<Epoch>, T)>;
+
 /// Assigns events to epochs by event time: `epoch = event_time_ms / epoch_ms`.
 ///
 /// The source's epoch never moves backwards: an event whose time falls in an epoch the
@@ -30,7 +35,10 @@ pub struct EventClock {
 impl EventClock {
     /// A clock with epochs of `epoch_ms` milliseconds of event time (at least 1).
     pub fn new(epoch_ms: u64) -> Self {
-        Self { epoch_ms: epoch_ms.max(1), current: None }
+        Self {
+            epoch_ms: epoch_ms.max(1),
+            current: None,
+        }
     }
 
     /// The epoch of an event with event time `event_time_ms`.

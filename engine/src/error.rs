@@ -49,6 +49,9 @@ impl EngineError {
 
     /// An I/O error with context naming what was being done.
     pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {
-        EngineError::Io { context: context.into(), source }
+        EngineError::Io {
+            context: context.into(),
+            source,
+        }
     }
 }

@@ -35,7 +35,11 @@ pub struct JobContext {
 impl JobContext {
     /// A context for one worker.
     pub fn new(epochs: EpochConfig, worker: (usize, usize)) -> Self {
-        Self { epochs, worker, late: Rc::new(Cell::new(0)) }
+        Self {
+            epochs,
+            worker,
+            late: Rc::new(Cell::new(0)),
+        }
     }
 
     /// Counts `n` late events dropped by a window on this worker.
@@ -86,4 +90,3 @@ pub trait Job: Send + Sync + 'static {
         emit: &mut dyn FnMut(Epoch, &Self::Output, i64),
     );
 }
-

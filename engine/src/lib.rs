@@ -55,13 +55,14 @@ pub mod output;
 mod params;
 mod run;
 pub mod sink;
-pub mod testing;
 mod source;
+pub mod testing;
 pub mod window;
 
+pub(crate) use epoch::HeldPerEpoch;
 pub use epoch::{Epoch, EpochConfig, EventClock};
 pub use error::EngineError;
 pub use job::{Job, JobContext, Record};
 pub use params::{ParamSpec, Params};
 pub use run::{Progress, RunConfig, RunResult, run};
-pub use source::{Source, SourceError};
+pub use source::{Records, Source, SourceError};

@@ -46,7 +46,12 @@ impl EpochLatency {
     /// Percentiles of what was observed.
     pub fn summary(&self) -> LatencySummary {
         let at = |q: f64| Duration::from_micros(self.micros.value_at_quantile(q));
-        LatencySummary { epochs: self.micros.len(), p50: at(0.5), p99: at(0.99), max: at(1.0) }
+        LatencySummary {
+            epochs: self.micros.len(),
+            p50: at(0.5),
+            p99: at(0.99),
+            max: at(1.0),
+        }
     }
 }
 

@@ -32,7 +32,12 @@ pub enum FileFormat {
 impl FileFormat {
     /// The format of `path`, by extension.
     pub fn of_path(path: &Path) -> Result<Self, EngineError> {
-        match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
+        match path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
             Some("csv") => Ok(FileFormat::Csv),
             Some("json" | "jsonl" | "ndjson") => Ok(FileFormat::JsonLines),
             _ => Err(EngineError::config(format!(
@@ -98,10 +103,19 @@ pub(crate) fn write_output<R: Record>(
     let file = File::create(&spec.path)
         .map_err(|e| EngineError::io(format!("creating output file {}", spec.path.display()), e))?;
     let out = match spec.format {
-        FileFormat::Csv => Out::Csv(csv::WriterBuilder::new().has_headers(false).from_writer(file)),
+        FileFormat::Csv => Out::Csv(Box::new(
+            csv::WriterBuilder::new()
+                .has_headers(false)
+                .from_writer(file),
+        )),
         FileFormat::JsonLines => Out::Json(BufWriter::new(file)),
     };
-    let mut writer = RowWriter { spec, out, header_written: false, stats: OutputStats::default() };
+    let mut writer = RowWriter {
+        spec,
+        out,
+        header_written: false,
+        stats: OutputStats::default(),
+    };
     let mut frontiers: Vec<Epoch> = vec![0; workers];
     let mut buffered: BTreeMap<Epoch, Vec<(R, i64)>> = BTreeMap::new();
     for message in messages {
@@ -128,7 +142,7 @@ pub(crate) fn write_output<R: Record>(
 }
 
 enum Out {
-    Csv(csv::Writer<File>),
+    Csv(Box<csv::Writer<File>>),
     Json(BufWriter<File>),
 }
 
@@ -150,11 +164,21 @@ impl RowWriter {
         for (record, diff) in &rows {
             let is_final = *diff < 0 && closing(record) == Some(epoch);
             if self.spec.emit != Emit::Final {
-                self.write_row(&Row { epoch, kind: "update", record, diff: *diff })?;
+                self.write_row(&Row {
+                    epoch,
+                    kind: "update",
+                    record,
+                    diff: *diff,
+                })?;
                 self.stats.update_rows += 1;
             }
             if is_final && self.spec.emit != Emit::Updates {
-                self.write_row(&Row { epoch, kind: "final", record, diff: 1 })?;
+                self.write_row(&Row {
+                    epoch,
+                    kind: "final",
+                    record,
+                    diff: 1,
+                })?;
                 self.stats.final_rows += 1;
             }
         }
@@ -170,19 +194,26 @@ impl RowWriter {
                 if !self.header_written {
                     self.header_written = true;
                     let header = csv_header(row.record);
-                    let fields = ["epoch", "kind"].into_iter().chain(header.split(',')).chain(["diff"]);
+                    let fields = ["epoch", "kind"]
+                        .into_iter()
+                        .chain(header.split(','))
+                        .chain(["diff"]);
                     if let Err(e) = out.write_record(fields) {
                         return Err(self.io_error(std::io::Error::other(e)));
                     }
                 }
-                out.serialize((row.epoch, row.kind, row.record, row.diff)).map_err(std::io::Error::other)
+                out.serialize((row.epoch, row.kind, row.record, row.diff))
+                    .map_err(std::io::Error::other)
             }
         };
         result.map_err(|e| self.io_error(e))
     }
 
     fn io_error(&self, e: std::io::Error) -> EngineError {
-        EngineError::io(format!("writing output file {}", self.spec.path.display()), e)
+        EngineError::io(
+            format!("writing output file {}", self.spec.path.display()),
+            e,
+        )
     }
 
     fn finish(mut self) -> Result<OutputStats, EngineError> {
@@ -198,8 +229,16 @@ impl RowWriter {
 /// The CSV header of a record type, read off serde's field names.
 pub fn csv_header<R: Serialize>(record: &R) -> String {
     let mut writer = csv::Writer::from_writer(Vec::new());
-    match writer.serialize(record).ok().and_then(|()| writer.into_inner().ok()) {
-        Some(bytes) => String::from_utf8_lossy(&bytes).lines().next().unwrap_or("record").to_string(),
+    match writer
+        .serialize(record)
+        .ok()
+        .and_then(|()| writer.into_inner().ok())
+    {
+        Some(bytes) => String::from_utf8_lossy(&bytes)
+            .lines()
+            .next()
+            .unwrap_or("record")
+            .to_string(),
         None => "record".to_string(),
     }
 }

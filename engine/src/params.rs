@@ -36,8 +36,10 @@ impl Params {
     /// assert!(Params::parse(&specs, &["thresold=5".to_string()]).is_err());
     /// ```
     pub fn parse(specs: &[ParamSpec], overrides: &[String]) -> Result<Self, EngineError> {
-        let mut values: BTreeMap<String, String> =
-            specs.iter().map(|s| (s.name.to_string(), s.default.to_string())).collect();
+        let mut values: BTreeMap<String, String> = specs
+            .iter()
+            .map(|s| (s.name.to_string(), s.default.to_string()))
+            .collect();
         for pair in overrides {
             let Some((name, value)) = pair.split_once('=') else {
                 return Err(EngineError::config(format!(
@@ -49,7 +51,11 @@ impl Params {
                 let known: Vec<&str> = specs.iter().map(|s| s.name).collect();
                 return Err(EngineError::config(format!(
                     "unknown parameter `{name}`; this workload accepts: {}",
-                    if known.is_empty() { "none".to_string() } else { known.join(", ") }
+                    if known.is_empty() {
+                        "none".to_string()
+                    } else {
+                        known.join(", ")
+                    }
                 )));
             }
             values.insert(name.to_string(), value.trim().to_string());
@@ -65,9 +71,8 @@ impl Params {
         let raw = self.values.get(name).ok_or_else(|| {
             EngineError::Bug(format!("parameter `{name}` read but never declared"))
         })?;
-        raw.parse().map_err(|e| {
-            EngineError::config(format!("parameter `{name}={raw}` is not valid: {e}"))
-        })
+        raw.parse()
+            .map_err(|e| EngineError::config(format!("parameter `{name}={raw}` is not valid: {e}")))
     }
 
     /// All values, by name.

@@ -33,7 +33,12 @@ pub struct RunConfig {
 impl RunConfig {
     /// `workers` threads, epochs of `epoch_ms`, default backpressure, no output file.
     pub fn new(workers: usize, epoch_ms: u64) -> Self {
-        Self { workers, epochs: EpochConfig { epoch_ms }, max_epochs_ahead: 4, output: None }
+        Self {
+            workers,
+            epochs: EpochConfig { epoch_ms },
+            max_epochs_ahead: 4,
+            output: None,
+        }
     }
 }
 
@@ -72,7 +77,8 @@ pub struct RunResult {
 impl RunResult {
     /// Number of epochs the input spanned.
     pub fn epochs(&self) -> u64 {
-        self.input_epochs.map_or(0, |(first, last)| last - first + 1)
+        self.input_epochs
+            .map_or(0, |(first, last)| last - first + 1)
     }
 
     /// Events per second of wall-clock time.
@@ -149,17 +155,25 @@ pub fn run<J: Job>(
 
     // The source: generated in place, or read and dealt by a reader thread.
     let (total_events, feed, reader) = match source {
-        Source::Generated { events, generate } => (Some(events), Feed::Generated { events, generate }, None),
+        Source::Generated { events, generate } => {
+            (Some(events), Feed::Generated { events, generate }, None)
+        }
         Source::Read { name, records } => {
-            let (senders, receivers): (Vec<_>, Vec<_>) =
-                (0..workers).map(|_| mpsc::sync_channel::<Dealt<J::Event>>(64)).unzip();
+            let (senders, receivers): (Vec<_>, Vec<_>) = (0..workers)
+                .map(|_| mpsc::sync_channel::<Dealt<J::Event>>(64))
+                .unzip();
             let reader_shared = Arc::clone(&shared);
             let reader = std::thread::Builder::new()
                 .name("reprise-reader".into())
                 .spawn(move || {
-                    deal(&name, records, J::event_time_ms, epochs.epoch_ms, senders, &|| {
-                        reader_shared.aborted()
-                    })
+                    deal(
+                        &name,
+                        records,
+                        J::event_time_ms,
+                        epochs.epoch_ms,
+                        senders,
+                        &|| reader_shared.aborted(),
+                    )
                 })
                 .map_err(|e| EngineError::io("starting the reader thread", e))?;
             let receivers = receivers.into_iter().map(Some).collect();
@@ -185,7 +199,11 @@ pub fn run<J: Job>(
                     .or_else(|| payload.downcast_ref::<String>().cloned())
                     .unwrap_or_else(|| "unknown panic payload".to_string());
                 let epoch = CURRENT_EPOCH.with(|e| *e.borrow());
-                shared.fail(EngineError::WorkerPanic { worker: index, epoch, message });
+                shared.fail(EngineError::WorkerPanic {
+                    worker: index,
+                    epoch,
+                    message,
+                });
                 WorkerResult::default()
             }
         };
@@ -226,8 +244,15 @@ pub fn run<J: Job>(
         total.latency = total.latency.or(result.latency);
         total.finished = total.finished.max(result.finished);
     }
-    let elapsed = total.finished.map_or_else(|| started.elapsed(), |finished| finished - started);
-    if let Some(error) = shared.failure.lock().unwrap_or_else(|p| p.into_inner()).take() {
+    let elapsed = total
+        .finished
+        .map_or_else(|| started.elapsed(), |finished| finished - started);
+    if let Some(error) = shared
+        .failure
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .take()
+    {
         return Err(error);
     }
     match read_result {
@@ -259,7 +284,10 @@ thread_local! {
 
 /// How the workers get their events.
 enum Feed<E> {
-    Generated { events: u64, generate: Arc<dyn Fn(u64) -> E + Send + Sync> },
+    Generated {
+        events: u64,
+        generate: Arc<dyn Fn(u64) -> E + Send + Sync>,
+    },
     Dealt(Mutex<Vec<Option<DealtReceiver<E>>>>),
 }
 
@@ -385,7 +413,9 @@ impl<E: differential_dataflow::Data> Feeder<'_, E> {
         self.fed += 1;
         self.unpublished += 1;
         if self.unpublished == STEP_EVERY {
-            self.shared.events.fetch_add(self.unpublished, Ordering::Relaxed);
+            self.shared
+                .events
+                .fetch_add(self.unpublished, Ordering::Relaxed);
             self.unpublished = 0;
             self.worker.step();
             self.observe();
@@ -406,7 +436,9 @@ impl<E: differential_dataflow::Data> Feeder<'_, E> {
         if let (Some(latency), Some(current)) = (&mut self.latency, self.epoch) {
             latency.closed(current);
         }
-        self.shared.events.fetch_add(self.unpublished, Ordering::Relaxed);
+        self.shared
+            .events
+            .fetch_add(self.unpublished, Ordering::Relaxed);
         std::mem::replace(&mut self.input, InputSession::new()).close();
         while !self.probe.done() && !self.shared.aborted() {
             self.worker.step_or_park(Some(Duration::from_millis(1)));

@@ -2,7 +2,6 @@
 //! output writer.
 
 use std::cell::RefCell;
-use std::collections::BTreeMap;
 use std::rc::Rc;
 use std::sync::mpsc::Sender;
 
@@ -10,11 +9,11 @@ use differential_dataflow::VecCollection;
 use timely::container::CapacityContainerBuilder;
 use timely::dataflow::channels::pact::Exchange;
 use timely::dataflow::operators::generic::Operator;
-use timely::dataflow::operators::{Capability, Probe, probe};
+use timely::dataflow::operators::{Probe, probe};
 
-use differential_dataflow::consolidation::consolidate;
 use crate::digest::{DigestLog, EpochDigest, record_hash};
-use crate::{Epoch, Record};
+use crate::{Epoch, HeldPerEpoch, Record};
+use differential_dataflow::consolidation::consolidate;
 
 /// What a worker's sink sends to the output writer.
 #[derive(Debug)]
@@ -55,8 +54,7 @@ pub fn attach<'s, R: Record>(
             exchange,
             "DigestSink",
             move |_, _| {
-                let mut pending: BTreeMap<Epoch, (Capability<Epoch>, Vec<(R, i64)>)> =
-                    BTreeMap::new();
+                let mut pending: HeldPerEpoch<Vec<(R, i64)>> = HeldPerEpoch::new();
                 let mut reported: Option<Option<Epoch>> = None;
                 move |(input, frontier), _output| {
                     input.for_each(|cap, batch| {
@@ -84,7 +82,10 @@ pub fn attach<'s, R: Record>(
                         {
                             // The writer outlives the workers; a send fails only if it
                             // stopped on an error of its own, which it reports itself.
-                            let _ = rows.send(SinkMessage::Rows { epoch, rows: updates });
+                            let _ = rows.send(SinkMessage::Rows {
+                                epoch,
+                                rows: updates,
+                            });
                         }
                     }
                     let now = frontier.frontier().first().copied();
@@ -92,7 +93,10 @@ pub fn attach<'s, R: Record>(
                         && reported != Some(now)
                     {
                         reported = Some(now);
-                        let _ = rows.send(SinkMessage::Frontier { worker, frontier: now });
+                        let _ = rows.send(SinkMessage::Frontier {
+                            worker,
+                            frontier: now,
+                        });
                     }
                 }
             },
@@ -100,4 +104,3 @@ pub fn attach<'s, R: Record>(
         .probe();
     (probe, digests)
 }
-

@@ -19,6 +19,9 @@ pub struct SourceError {
     pub message: String,
 }
 
+/// Records read in order, each either an event or the reason it could not be read.
+pub type Records<E> = Box<dyn Iterator<Item = Result<E, SourceError>> + Send>;
+
 /// Where a run's events come from.
 pub enum Source<E> {
     /// `events` events, event `i` being `generate(i)`; event times never decrease with `i`.
@@ -33,7 +36,7 @@ pub enum Source<E> {
         /// The file name, or `<stdin>`, for error messages.
         name: String,
         /// The records.
-        records: Box<dyn Iterator<Item = Result<E, SourceError>> + Send>,
+        records: Records<E>,
     },
 }
 
@@ -62,7 +65,7 @@ const CHUNK: usize = 1024;
 /// everything before it, so completed epochs still complete).
 pub(crate) fn deal<E>(
     name: &str,
-    records: Box<dyn Iterator<Item = Result<E, SourceError>> + Send>,
+    records: Records<E>,
     time_of: fn(&E) -> u64,
     epoch_ms: u64,
     workers: Vec<SyncSender<Dealt<E>>>,

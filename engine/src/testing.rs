@@ -54,13 +54,20 @@ pub fn same_digests_for_workers<J: Job>(
 ) -> Result<Result<DigestLog, WorkerDependence>, EngineError> {
     let mut reference: Option<(usize, DigestLog)> = None;
     for &count in workers {
-        let config = RunConfig { workers: count, ..config.clone() };
+        let config = RunConfig {
+            workers: count,
+            ..config.clone()
+        };
         let digests = run(Arc::clone(job), source(), &config, &mut |_| {})?.digests;
         match &reference {
             None => reference = Some((count, digests)),
             Some((reference_workers, expected)) => {
                 if let Some(divergence) = expected.first_divergence(&digests) {
-                    return Ok(Err(WorkerDependence { reference_workers: *reference_workers, workers: count, divergence }));
+                    return Ok(Err(WorkerDependence {
+                        reference_workers: *reference_workers,
+                        workers: count,
+                        divergence,
+                    }));
                 }
             }
         }

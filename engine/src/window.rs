@@ -30,7 +30,7 @@ use timely::dataflow::channels::pact::{Exchange, Pipeline};
 use timely::dataflow::operators::Capability;
 use timely::dataflow::operators::generic::Operator;
 
-use crate::{EngineError, Epoch, EpochConfig, JobContext};
+use crate::{EngineError, Epoch, EpochConfig, HeldPerEpoch, JobContext};
 
 /// Fixed-size, non-overlapping windows of event time.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -47,7 +47,10 @@ impl TumblingWindow {
         if size_ms == 0 {
             return Err(EngineError::config("window size must be at least 1 ms"));
         }
-        Ok(Self { size_ms, lateness_ms })
+        Ok(Self {
+            size_ms,
+            lateness_ms,
+        })
     }
 
     /// The start of the window holding event time `time_ms`: the window's id.
@@ -96,50 +99,51 @@ where
 
         // Stage 1, on the worker that fed the event: one partial sum per (window, key) and
         // epoch, released when the epoch is complete.
-        let partials = self.inner.unary_frontier::<CapacityContainerBuilder<Vec<Partial<K>>>, _, _, _>(
-            Pipeline,
-            "WindowPreAggregate",
-            move |_, _| {
-                let mut open: BTreeMap<Epoch, (Capability<Epoch>, FxHashMap<(u64, K), i64>)> =
-                    BTreeMap::new();
-                move |(input, frontier), output| {
-                    input.for_each(|cap, batch| {
-                        for run in batch.chunk_by(|a, b| a.1 == b.1) {
-                            let time = run[0].1;
-                            let (_, sums) = open
-                                .entry(time)
-                                .or_insert_with(|| (cap.delayed(&time, 0), FxHashMap::default()));
-                            let mut late = 0;
-                            for ((key, event_time, value), _, diff) in run {
-                                let start = window.start_of(*event_time);
-                                if window.closing_epoch(start, &epochs) <= time {
-                                    late += 1;
-                                    continue;
+        let partials = self
+            .inner
+            .unary_frontier::<CapacityContainerBuilder<Vec<Partial<K>>>, _, _, _>(
+                Pipeline,
+                "WindowPreAggregate",
+                move |_, _| {
+                    let mut open: HeldPerEpoch<FxHashMap<(u64, K), i64>> = HeldPerEpoch::new();
+                    move |(input, frontier), output| {
+                        input.for_each(|cap, batch| {
+                            for run in batch.chunk_by(|a, b| a.1 == b.1) {
+                                let time = run[0].1;
+                                let (_, sums) = open.entry(time).or_insert_with(|| {
+                                    (cap.delayed(&time, 0), FxHashMap::default())
+                                });
+                                let mut late = 0;
+                                for ((key, event_time, value), _, diff) in run {
+                                    let start = window.start_of(*event_time);
+                                    if window.closing_epoch(start, &epochs) <= time {
+                                        late += 1;
+                                        continue;
+                                    }
+                                    *sums.entry((start, key.clone())).or_insert(0) +=
+                                        value * *diff as i64;
                                 }
-                                *sums.entry((start, key.clone())).or_insert(0) +=
-                                    value * *diff as i64;
+                                if late > 0 {
+                                    late_counter.count_late(late);
+                                }
                             }
-                            if late > 0 {
-                                late_counter.count_late(late);
+                            batch.clear();
+                        });
+                        while let Some(entry) = open.first_entry() {
+                            if frontier.less_equal(entry.key()) {
+                                break;
                             }
-                        }
-                        batch.clear();
-                    });
-                    while let Some(entry) = open.first_entry() {
-                        if frontier.less_equal(entry.key()) {
-                            break;
-                        }
-                        let (time, (cap, sums)) = entry.remove_entry();
-                        let mut session = output.session(&cap);
-                        for (window_key, sum) in sums {
-                            if sum != 0 {
-                                session.give((window_key, time, sum));
+                            let (time, (cap, sums)) = entry.remove_entry();
+                            let mut session = output.session(&cap);
+                            for (window_key, sum) in sums {
+                                if sum != 0 {
+                                    session.give((window_key, time, sum));
+                                }
                             }
                         }
                     }
-                }
-            },
-        );
+                },
+            );
 
         // Stage 2, on the worker that owns the key: running sums, emitted as changes when an
         // epoch completes, and retracted when the window closes.
@@ -149,8 +153,7 @@ where
                 exchange,
                 "TumblingSum",
                 move |_, _| {
-                    let mut pending: BTreeMap<Epoch, (Capability<Epoch>, Vec<((u64, K), i64)>)> =
-                        BTreeMap::new();
+                    let mut pending: HeldPerEpoch<Vec<((u64, K), i64)>> = HeldPerEpoch::new();
                     let mut sums: BTreeMap<u64, FxHashMap<K, i64>> = BTreeMap::new();
                     let mut closes: BTreeMap<Epoch, Vec<u64>> = BTreeMap::new();
                     let mut close_cap: Option<Capability<Epoch>> = None;
@@ -221,4 +224,3 @@ where
             .as_collection()
     }
 }
-

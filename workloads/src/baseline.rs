@@ -44,7 +44,14 @@ impl<K: Clone + Hash + Eq> WindowedSums<K> {
     }
 
     /// Adds `value` for `key` at event time `time_ms`, in epoch `epoch` (never decreasing).
-    pub fn add(&mut self, epoch: Epoch, key: K, time_ms: u64, value: i64, emit: &mut impl FnMut(Epoch, u64, &K, i64, i64)) {
+    pub fn add(
+        &mut self,
+        epoch: Epoch,
+        key: K,
+        time_ms: u64,
+        value: i64,
+        emit: &mut impl FnMut(Epoch, u64, &K, i64, i64),
+    ) {
         self.advance(epoch, emit);
         let start = time_ms / self.size_ms * self.size_ms;
         if self.closes_at(start) <= epoch {

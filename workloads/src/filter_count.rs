@@ -37,12 +37,20 @@ impl Job for FilterCount {
         event.ts
     }
 
-    fn build<'s>(&self, ctx: &JobContext, events: VecCollection<'s, Epoch, FilterEvent>) -> VecCollection<'s, Epoch, WindowCount> {
+    fn build<'s>(
+        &self,
+        ctx: &JobContext,
+        events: VecCollection<'s, Epoch, FilterEvent>,
+    ) -> VecCollection<'s, Epoch, WindowCount> {
         let (threshold, partitions) = (self.threshold, self.partitions);
         events
             .flat_map(move |e| (e.value > threshold).then_some((e.id % partitions, e.ts, 1)))
             .tumbling_sum(self.window, ctx)
-            .map(|(window_start, key, count)| WindowCount { window_start, key, count })
+            .map(|(window_start, key, count)| WindowCount {
+                window_start,
+                key,
+                count,
+            })
     }
 
     fn closing_epoch(&self, record: &WindowCount, epochs: &EpochConfig) -> Option<Epoch> {
@@ -55,9 +63,21 @@ impl Job for FilterCount {
         events: &mut dyn Iterator<Item = (Epoch, FilterEvent)>,
         emit: &mut dyn FnMut(Epoch, &WindowCount, i64),
     ) {
-        let mut counts = WindowedSums::new(self.window.size_ms, self.window.lateness_ms, epochs.epoch_ms);
+        let mut counts = WindowedSums::new(
+            self.window.size_ms,
+            self.window.lateness_ms,
+            epochs.epoch_ms,
+        );
         let mut out = |epoch, window_start, key: &u64, count, diff| {
-            emit(epoch, &WindowCount { window_start, key: *key, count }, diff)
+            emit(
+                epoch,
+                &WindowCount {
+                    window_start,
+                    key: *key,
+                    count,
+                },
+                diff,
+            )
         };
         for (epoch, event) in events {
             counts.advance(epoch, &mut out);
@@ -76,13 +96,41 @@ impl Definition for FilterCount {
         name: "filter-count",
         summary: "events with value > threshold, counted per key (id % partitions) per tumbling window",
         params: &[
-            ParamSpec { name: "threshold", default: "100", help: "keep events with value > threshold" },
-            ParamSpec { name: "partitions", default: "3", help: "partition key is id % partitions" },
-            ParamSpec { name: "window_ms", default: "1000", help: "tumbling window size in ms" },
-            ParamSpec { name: "lateness_ms", default: "0", help: "allowed lateness in ms" },
-            ParamSpec { name: "rate", default: "1000000", help: "generator: events per second of event time" },
-            ParamSpec { name: "ids", default: "1000000", help: "generator: distinct ids (uniform)" },
-            ParamSpec { name: "max_value", default: "1000", help: "generator: values uniform in 0..max_value" },
+            ParamSpec {
+                name: "threshold",
+                default: "100",
+                help: "keep events with value > threshold",
+            },
+            ParamSpec {
+                name: "partitions",
+                default: "3",
+                help: "partition key is id % partitions",
+            },
+            ParamSpec {
+                name: "window_ms",
+                default: "1000",
+                help: "tumbling window size in ms",
+            },
+            ParamSpec {
+                name: "lateness_ms",
+                default: "0",
+                help: "allowed lateness in ms",
+            },
+            ParamSpec {
+                name: "rate",
+                default: "1000000",
+                help: "generator: events per second of event time",
+            },
+            ParamSpec {
+                name: "ids",
+                default: "1000000",
+                help: "generator: distinct ids (uniform)",
+            },
+            ParamSpec {
+                name: "max_value",
+                default: "1000",
+                help: "generator: values uniform in 0..max_value",
+            },
         ],
         dataset: "events",
         input_format: "CSV header `id,value,ts`; JSON lines {\"id\":u64,\"value\":u64,\"ts\":u64}; ts in ms",
@@ -93,7 +141,9 @@ impl Definition for FilterCount {
     fn from_params(params: &Params) -> Result<Self, EngineError> {
         let partitions: u64 = params.get("partitions")?;
         if partitions == 0 {
-            return Err(EngineError::config("parameter `partitions` must be at least 1"));
+            return Err(EngineError::config(
+                "parameter `partitions` must be at least 1",
+            ));
         }
         Ok(Self {
             threshold: params.get("threshold")?,
@@ -105,7 +155,10 @@ impl Definition for FilterCount {
     fn dataset(params: &Params, seed: u64) -> Result<FilterEvents, EngineError> {
         Ok(FilterEvents {
             seed,
-            timeline: Timeline { start_ms: 0, rate_per_sec: params.get("rate")? },
+            timeline: Timeline {
+                start_ms: 0,
+                rate_per_sec: params.get("rate")?,
+            },
             ids: params.get("ids")?,
             max_value: params.get("max_value")?,
         })

@@ -31,7 +31,13 @@ pub struct IpShare {
 impl IpShare {
     fn new(window_start: u64, ip: Ipv4Addr, bytes: i64, window_bytes: i64) -> Self {
         let share_ppm = (bytes as i128 * 1_000_000 / (window_bytes as i128).max(1)) as i64;
-        Self { window_start, ip, bytes, window_bytes, share_ppm }
+        Self {
+            window_start,
+            ip,
+            bytes,
+            window_bytes,
+            share_ppm,
+        }
     }
 }
 
@@ -49,8 +55,14 @@ impl Job for TrafficShare {
         flow.ts
     }
 
-    fn build<'s>(&self, ctx: &JobContext, flows: VecCollection<'s, Epoch, Flow>) -> VecCollection<'s, Epoch, IpShare> {
-        let per_ip = flows.map(|f| (f.ip, f.ts, f.bytes as i64)).tumbling_sum(self.window, ctx);
+    fn build<'s>(
+        &self,
+        ctx: &JobContext,
+        flows: VecCollection<'s, Epoch, Flow>,
+    ) -> VecCollection<'s, Epoch, IpShare> {
+        let per_ip = flows
+            .map(|f| (f.ip, f.ts, f.bytes as i64))
+            .tumbling_sum(self.window, ctx);
         // Window totals from the per-address sums (already pre-aggregated), not from the
         // raw flows, so no single worker sees every event.
         let totals = per_ip
@@ -78,18 +90,22 @@ impl Job for TrafficShare {
             total: i64,
             bytes: FxHashMap<Ipv4Addr, i64>,
         }
-        let emit_window = |emit: &mut dyn FnMut(Epoch, &IpShare, i64), epoch, start, window: &Window, diff| {
-            for (ip, bytes) in &window.bytes {
-                emit(epoch, &IpShare::new(start, *ip, *bytes, window.total), diff);
-            }
-        };
+        let emit_window =
+            |emit: &mut dyn FnMut(Epoch, &IpShare, i64), epoch, start, window: &Window, diff| {
+                for (ip, bytes) in &window.bytes {
+                    emit(epoch, &IpShare::new(start, *ip, *bytes, window.total), diff);
+                }
+            };
         let (size, lateness) = (self.window.size_ms, self.window.lateness_ms);
         let closes_at = |start: u64| (start + size + lateness).div_ceil(epochs.epoch_ms);
         let mut windows: BTreeMap<u64, Window> = BTreeMap::new();
         // Windows changed in the current epoch, as they were before it.
         let mut before: FxHashMap<u64, Window> = FxHashMap::default();
         let mut current: Option<Epoch> = None;
-        let mut advance = |to: Epoch, windows: &mut BTreeMap<u64, Window>, before: &mut FxHashMap<u64, Window>, emit: &mut dyn FnMut(Epoch, &IpShare, i64)| {
+        let mut advance = |to: Epoch,
+                           windows: &mut BTreeMap<u64, Window>,
+                           before: &mut FxHashMap<u64, Window>,
+                           emit: &mut dyn FnMut(Epoch, &IpShare, i64)| {
             let Some(now) = current.filter(|now| to > *now) else {
                 current = current.or(Some(to));
                 return;
@@ -130,11 +146,31 @@ impl Definition for TrafficShare {
         name: "traffic-share",
         summary: "per tumbling window, each source address's share of the window's bytes",
         params: &[
-            ParamSpec { name: "window_ms", default: "1000", help: "tumbling window size in ms" },
-            ParamSpec { name: "lateness_ms", default: "0", help: "allowed lateness in ms" },
-            ParamSpec { name: "rate", default: "1000000", help: "generator: flows per second of event time" },
-            ParamSpec { name: "hosts", default: "10000", help: "generator: distinct source addresses" },
-            ParamSpec { name: "skew", default: "1.0", help: "generator: Zipf exponent of address popularity" },
+            ParamSpec {
+                name: "window_ms",
+                default: "1000",
+                help: "tumbling window size in ms",
+            },
+            ParamSpec {
+                name: "lateness_ms",
+                default: "0",
+                help: "allowed lateness in ms",
+            },
+            ParamSpec {
+                name: "rate",
+                default: "1000000",
+                help: "generator: flows per second of event time",
+            },
+            ParamSpec {
+                name: "hosts",
+                default: "10000",
+                help: "generator: distinct source addresses",
+            },
+            ParamSpec {
+                name: "skew",
+                default: "1.0",
+                help: "generator: Zipf exponent of address popularity",
+            },
         ],
         dataset: "flows",
         input_format: "CSV header `ip,bytes,ts` (ip dotted); JSON lines {\"ip\":\"10.0.0.1\",\"bytes\":u64,\"ts\":u64}; ts in ms",
@@ -143,11 +179,21 @@ impl Definition for TrafficShare {
     };
 
     fn from_params(params: &Params) -> Result<Self, EngineError> {
-        Ok(Self { window: TumblingWindow::new(params.get("window_ms")?, params.get("lateness_ms")?)? })
+        Ok(Self {
+            window: TumblingWindow::new(params.get("window_ms")?, params.get("lateness_ms")?)?,
+        })
     }
 
     fn dataset(params: &Params, seed: u64) -> Result<Flows, EngineError> {
-        let timeline = Timeline { start_ms: 0, rate_per_sec: params.get("rate")? };
-        Ok(Flows::new(seed, timeline, params.get("hosts")?, params.get("skew")?))
+        let timeline = Timeline {
+            start_ms: 0,
+            rate_per_sec: params.get("rate")?,
+        };
+        Ok(Flows::new(
+            seed,
+            timeline,
+            params.get("hosts")?,
+            params.get("skew")?,
+        ))
     }
 }

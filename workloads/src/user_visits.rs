@@ -44,12 +44,20 @@ impl Job for UserVisitsJob {
         event.ts
     }
 
-    fn build<'s>(&self, ctx: &JobContext, events: VecCollection<'s, Epoch, Visit>) -> VecCollection<'s, Epoch, UserVisits> {
+    fn build<'s>(
+        &self,
+        ctx: &JobContext,
+        events: VecCollection<'s, Epoch, Visit>,
+    ) -> VecCollection<'s, Epoch, UserVisits> {
         let day = self.day;
         events
             .flat_map(move |v| (v.ts / DAY_MS == day).then_some((v.user_id, v.ts, 1)))
             .tumbling_sum(self.window, ctx)
-            .map(|(window_start, user_id, visits)| UserVisits { window_start, user_id, visits })
+            .map(|(window_start, user_id, visits)| UserVisits {
+                window_start,
+                user_id,
+                visits,
+            })
     }
 
     fn closing_epoch(&self, record: &UserVisits, epochs: &EpochConfig) -> Option<Epoch> {
@@ -62,9 +70,21 @@ impl Job for UserVisitsJob {
         events: &mut dyn Iterator<Item = (Epoch, Visit)>,
         emit: &mut dyn FnMut(Epoch, &UserVisits, i64),
     ) {
-        let mut visits = WindowedSums::new(self.window.size_ms, self.window.lateness_ms, epochs.epoch_ms);
+        let mut visits = WindowedSums::new(
+            self.window.size_ms,
+            self.window.lateness_ms,
+            epochs.epoch_ms,
+        );
         let mut out = |epoch, window_start, user_id: &u64, count, diff| {
-            emit(epoch, &UserVisits { window_start, user_id: *user_id, visits: count }, diff)
+            emit(
+                epoch,
+                &UserVisits {
+                    window_start,
+                    user_id: *user_id,
+                    visits: count,
+                },
+                diff,
+            )
         };
         for (epoch, visit) in events {
             visits.advance(epoch, &mut out);
@@ -83,12 +103,36 @@ impl Definition for UserVisitsJob {
         name: "user-visits",
         summary: "visits per user per hour-long tumbling window, for one chosen day",
         params: &[
-            ParamSpec { name: "day", default: "0", help: "the day to report (day d is ts in [d*86400000, (d+1)*86400000))" },
-            ParamSpec { name: "window_ms", default: "3600000", help: "tumbling window size in ms" },
-            ParamSpec { name: "lateness_ms", default: "0", help: "allowed lateness in ms" },
-            ParamSpec { name: "rate", default: "100", help: "generator: visits per second of event time" },
-            ParamSpec { name: "users", default: "100000", help: "generator: distinct users" },
-            ParamSpec { name: "skew", default: "1.0", help: "generator: Zipf exponent of user activity" },
+            ParamSpec {
+                name: "day",
+                default: "0",
+                help: "the day to report (day d is ts in [d*86400000, (d+1)*86400000))",
+            },
+            ParamSpec {
+                name: "window_ms",
+                default: "3600000",
+                help: "tumbling window size in ms",
+            },
+            ParamSpec {
+                name: "lateness_ms",
+                default: "0",
+                help: "allowed lateness in ms",
+            },
+            ParamSpec {
+                name: "rate",
+                default: "100",
+                help: "generator: visits per second of event time",
+            },
+            ParamSpec {
+                name: "users",
+                default: "100000",
+                help: "generator: distinct users",
+            },
+            ParamSpec {
+                name: "skew",
+                default: "1.0",
+                help: "generator: Zipf exponent of user activity",
+            },
         ],
         dataset: "visits",
         input_format: "CSV header `user_id,ts`; JSON lines {\"user_id\":u64,\"ts\":u64}; ts in ms",
@@ -106,7 +150,10 @@ impl Definition for UserVisitsJob {
     fn dataset(params: &Params, seed: u64) -> Result<Visits, EngineError> {
         Ok(Visits {
             seed,
-            timeline: Timeline { start_ms: 0, rate_per_sec: params.get("rate")? },
+            timeline: Timeline {
+                start_ms: 0,
+                rate_per_sec: params.get("rate")?,
+            },
             users: Zipf::new(params.get("users")?, params.get("skew")?),
         })
     }

@@ -34,7 +34,13 @@ pub struct WordCount {
 pub fn words(text: &str) -> impl Iterator<Item = String> + '_ {
     text.split(|c: char| !(c.is_alphanumeric() || c == '\''))
         .filter(|w| !w.is_empty())
-        .map(|w| if w.bytes().any(|b| b.is_ascii_uppercase()) || !w.is_ascii() { w.to_lowercase() } else { w.to_string() })
+        .map(|w| {
+            if w.bytes().any(|b| b.is_ascii_uppercase()) || !w.is_ascii() {
+                w.to_lowercase()
+            } else {
+                w.to_string()
+            }
+        })
 }
 
 /// The `wordcount` job.
@@ -51,11 +57,23 @@ impl Job for Wordcount {
         line.ts
     }
 
-    fn build<'s>(&self, ctx: &JobContext, lines: VecCollection<'s, Epoch, TextLine>) -> VecCollection<'s, Epoch, WordCount> {
+    fn build<'s>(
+        &self,
+        ctx: &JobContext,
+        lines: VecCollection<'s, Epoch, TextLine>,
+    ) -> VecCollection<'s, Epoch, WordCount> {
         lines
-            .flat_map(|line| words(&line.text).map(|w| (w, line.ts, 1)).collect::<Vec<_>>())
+            .flat_map(|line| {
+                words(&line.text)
+                    .map(|w| (w, line.ts, 1))
+                    .collect::<Vec<_>>()
+            })
             .tumbling_sum(self.window, ctx)
-            .map(|(window_start, word, count)| WordCount { window_start, word, count })
+            .map(|(window_start, word, count)| WordCount {
+                window_start,
+                word,
+                count,
+            })
     }
 
     fn closing_epoch(&self, record: &WordCount, epochs: &EpochConfig) -> Option<Epoch> {
@@ -68,9 +86,21 @@ impl Job for Wordcount {
         lines: &mut dyn Iterator<Item = (Epoch, TextLine)>,
         emit: &mut dyn FnMut(Epoch, &WordCount, i64),
     ) {
-        let mut counts = WindowedSums::new(self.window.size_ms, self.window.lateness_ms, epochs.epoch_ms);
+        let mut counts = WindowedSums::new(
+            self.window.size_ms,
+            self.window.lateness_ms,
+            epochs.epoch_ms,
+        );
         let mut out = |epoch, window_start, word: &String, count, diff| {
-            emit(epoch, &WordCount { window_start, word: word.clone(), count }, diff)
+            emit(
+                epoch,
+                &WordCount {
+                    window_start,
+                    word: word.clone(),
+                    count,
+                },
+                diff,
+            )
         };
         for (epoch, line) in lines {
             counts.advance(epoch, &mut out);
@@ -89,12 +119,36 @@ impl Definition for Wordcount {
         name: "wordcount",
         summary: "occurrences of each word per tumbling window",
         params: &[
-            ParamSpec { name: "window_ms", default: "1000", help: "tumbling window size in ms" },
-            ParamSpec { name: "lateness_ms", default: "0", help: "allowed lateness in ms" },
-            ParamSpec { name: "rate", default: "100000", help: "generator: lines per second of event time" },
-            ParamSpec { name: "vocabulary", default: "50000", help: "generator: distinct words" },
-            ParamSpec { name: "skew", default: "1.0", help: "generator: Zipf exponent of word frequency" },
-            ParamSpec { name: "max_words", default: "12", help: "generator: 1 to max_words words per line" },
+            ParamSpec {
+                name: "window_ms",
+                default: "1000",
+                help: "tumbling window size in ms",
+            },
+            ParamSpec {
+                name: "lateness_ms",
+                default: "0",
+                help: "allowed lateness in ms",
+            },
+            ParamSpec {
+                name: "rate",
+                default: "100000",
+                help: "generator: lines per second of event time",
+            },
+            ParamSpec {
+                name: "vocabulary",
+                default: "50000",
+                help: "generator: distinct words",
+            },
+            ParamSpec {
+                name: "skew",
+                default: "1.0",
+                help: "generator: Zipf exponent of word frequency",
+            },
+            ParamSpec {
+                name: "max_words",
+                default: "12",
+                help: "generator: 1 to max_words words per line",
+            },
         ],
         dataset: "lines",
         input_format: "CSV header `ts,text`; JSON lines {\"ts\":u64,\"text\":string}; ts in ms",
@@ -103,13 +157,18 @@ impl Definition for Wordcount {
     };
 
     fn from_params(params: &Params) -> Result<Self, EngineError> {
-        Ok(Self { window: TumblingWindow::new(params.get("window_ms")?, params.get("lateness_ms")?)? })
+        Ok(Self {
+            window: TumblingWindow::new(params.get("window_ms")?, params.get("lateness_ms")?)?,
+        })
     }
 
     fn dataset(params: &Params, seed: u64) -> Result<TextLines, EngineError> {
         Ok(TextLines {
             seed,
-            timeline: Timeline { start_ms: 0, rate_per_sec: params.get("rate")? },
+            timeline: Timeline {
+                start_ms: 0,
+                rate_per_sec: params.get("rate")?,
+            },
             vocabulary: Zipf::new(params.get("vocabulary")?, params.get("skew")?),
             max_words: params.get("max_words")?,
         })

@@ -7,12 +7,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use reprise_datasets::Generator;
-use reprise_datasets::format::{Format, read_records, write_records};
+use reprise_datasets::format::{Format, FormatError, read_records, write_records};
 use reprise_engine::digest::{DigestLog, EpochDigest, record_hash};
 use reprise_engine::output::FileFormat;
 use reprise_engine::{
-    EngineError, Epoch, EpochConfig, EventClock, Job, ParamSpec, Params, Progress, RunConfig,
-    RunResult, Source, SourceError, run,
+    EngineError, Epoch, EpochConfig, EventClock, Job, ParamSpec, Params, Progress, Records,
+    RunConfig, RunResult, Source, SourceError, run,
 };
 use serde::Serialize;
 
@@ -58,8 +58,12 @@ impl Input {
     /// A short description for reports.
     pub fn describe(&self) -> String {
         match self {
-            Input::Generated { events, seed } => format!("generated ({events} events, seed {seed})"),
-            Input::File { path: Some(path), .. } => path.display().to_string(),
+            Input::Generated { events, seed } => {
+                format!("generated ({events} events, seed {seed})")
+            }
+            Input::File {
+                path: Some(path), ..
+            } => path.display().to_string(),
             Input::File { path: None, .. } => "<stdin>".to_string(),
         }
     }
@@ -98,7 +102,12 @@ pub trait Workload: Send + Sync {
     ) -> Result<RunResult, EngineError>;
 
     /// Runs the hand-written single-threaded baseline on the same input.
-    fn baseline(&self, params: &Params, input: &Input, epochs: &EpochConfig) -> Result<BaselineResult, EngineError>;
+    fn baseline(
+        &self,
+        params: &Params,
+        input: &Input,
+        epochs: &EpochConfig,
+    ) -> Result<BaselineResult, EngineError>;
 
     /// Writes the generated dataset; returns the number of records written.
     fn generate(
@@ -151,17 +160,25 @@ fn dataset_format(format: FileFormat) -> Format {
 fn open_records<E: Job>(
     path: &Option<PathBuf>,
     format: FileFormat,
-) -> Result<(String, Box<dyn Iterator<Item = Result<E::Event, SourceError>> + Send>), EngineError> {
+) -> Result<(String, Records<E::Event>), EngineError> {
     let (name, reader): (String, Box<dyn Read + Send>) = match path {
         Some(path) => {
-            let file = File::open(path)
-                .map_err(|e| EngineError::io(format!("opening input file {}", path.display()), e))?;
+            let file = File::open(path).map_err(|e| {
+                EngineError::io(format!("opening input file {}", path.display()), e)
+            })?;
             (path.display().to_string(), Box::new(file))
         }
         None => ("<stdin>".to_string(), Box::new(std::io::stdin())),
     };
-    let records = read_records::<E::Event>(reader, dataset_format(format))
-        .map(|r| r.map_err(|e| SourceError { line: e.line(), message: e.to_string() }));
+    let records = read_records::<E::Event>(reader, dataset_format(format)).map(|r| {
+        r.map_err(|e| match e {
+            FormatError::Malformed { line, message } => SourceError { line, message },
+            FormatError::Io(e) => SourceError {
+                line: 0,
+                message: format!("read failed: {e}"),
+            },
+        })
+    });
     Ok((name, Box::new(records)))
 }
 
@@ -181,7 +198,10 @@ impl<D: Definition> Workload for Registered<D> {
         let source = match input {
             Input::Generated { events, seed } => {
                 let data = D::dataset(params, *seed)?;
-                Source::Generated { events: *events, generate: Arc::new(move |i| data.generate(i)) }
+                Source::Generated {
+                    events: *events,
+                    generate: Arc::new(move |i| data.generate(i)),
+                }
             }
             Input::File { path, format } => {
                 let (name, records) = open_records::<D>(path, *format)?;
@@ -191,7 +211,12 @@ impl<D: Definition> Workload for Registered<D> {
         run(job, source, config, on_progress)
     }
 
-    fn baseline(&self, params: &Params, input: &Input, epochs: &EpochConfig) -> Result<BaselineResult, EngineError> {
+    fn baseline(
+        &self,
+        params: &Params,
+        input: &Input,
+        epochs: &EpochConfig,
+    ) -> Result<BaselineResult, EngineError> {
         let job = D::from_params(params)?;
         let started = Instant::now();
         let mut clock = EventClock::new(epochs.epoch_ms);
@@ -199,9 +224,14 @@ impl<D: Definition> Workload for Registered<D> {
         let mut events = 0u64;
         let mut failure = None;
         {
-            let mut emit = |epoch: Epoch, record: &D::Output, diff: i64| digests.add(epoch, record_hash(record), diff);
+            let mut emit = |epoch: Epoch, record: &D::Output, diff: i64| {
+                digests.add(epoch, record_hash(record), diff)
+            };
             match input {
-                Input::Generated { events: count, seed } => {
+                Input::Generated {
+                    events: count,
+                    seed,
+                } => {
                     let data = D::dataset(params, *seed)?;
                     let mut stream = (0..*count).map(|i| {
                         let event = data.generate(i);
@@ -223,7 +253,11 @@ impl<D: Definition> Workload for Registered<D> {
                             Some((clock.assign(D::event_time_ms(&event)), event))
                         }
                         Err(e) => {
-                            failure = Some(EngineError::Input { source_name: name.clone(), line: e.line, message: e.message });
+                            failure = Some(EngineError::Input {
+                                source_name: name.clone(),
+                                line: e.line,
+                                message: e.message,
+                            });
                             None
                         }
                     });
@@ -234,7 +268,11 @@ impl<D: Definition> Workload for Registered<D> {
         if let Some(error) = failure {
             return Err(error);
         }
-        Ok(BaselineResult { digests: digests.finish(), events, elapsed: started.elapsed() })
+        Ok(BaselineResult {
+            digests: digests.finish(),
+            events,
+            elapsed: started.elapsed(),
+        })
     }
 
     fn generate(
@@ -246,8 +284,12 @@ impl<D: Definition> Workload for Registered<D> {
         format: FileFormat,
     ) -> Result<u64, EngineError> {
         let data = D::dataset(params, seed)?;
-        write_records((0..events).map(|i| data.generate(i)), out, dataset_format(format))
-            .map_err(|e| EngineError::io("writing the dataset", std::io::Error::other(e.to_string())))
+        write_records(
+            (0..events).map(|i| data.generate(i)),
+            out,
+            dataset_format(format),
+        )
+        .map_err(|e| EngineError::io("writing the dataset", std::io::Error::other(e.to_string())))
     }
 }
 
@@ -265,7 +307,9 @@ impl BaselineDigests {
         match self.epoch {
             Some(current) if epoch == current => self.updates.push((hash, diff)),
             Some(current) if epoch < current => {
-                panic!("a baseline emitted epoch {epoch} after epoch {current}: baselines emit epochs in order")
+                panic!(
+                    "a baseline emitted epoch {epoch} after epoch {current}: baselines emit epochs in order"
+                )
             }
             _ => {
                 self.flush();

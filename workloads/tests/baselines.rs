@@ -13,7 +13,11 @@ fn small_params(workload: &str) -> (Vec<String>, u64) {
         "wordcount" => &["rate=2000", "window_ms=100", "vocabulary=300"],
         other => panic!("no small parameters for workload {other}: add them here"),
     };
-    let epoch_ms = if workload == "user-visits" { 10_000 } else { 20 };
+    let epoch_ms = if workload == "user-visits" {
+        10_000
+    } else {
+        20
+    };
     (params.iter().map(|s| s.to_string()).collect(), epoch_ms)
 }
 
@@ -21,11 +25,16 @@ fn check(workload: &dyn Workload, events: u64, seed: u64, epoch_ms: Option<u64>)
     let name = workload.info().name;
     let (overrides, default_epoch_ms) = small_params(name);
     let params = Params::parse(workload.info().params, &overrides).unwrap();
-    let epochs = EpochConfig { epoch_ms: epoch_ms.unwrap_or(default_epoch_ms) };
+    let epochs = EpochConfig {
+        epoch_ms: epoch_ms.unwrap_or(default_epoch_ms),
+    };
     let input = Input::Generated { events, seed };
     let expected = workload.baseline(&params, &input, &epochs).unwrap().digests;
     if events > 100 && epoch_ms.is_none() {
-        assert!(expected.len() > 3, "{name}: too few epochs with output to test anything");
+        assert!(
+            expected.len() > 3,
+            "{name}: too few epochs with output to test anything"
+        );
     }
     for workers in [1, 2, 4] {
         let config = RunConfig::new(workers, epochs.epoch_ms);

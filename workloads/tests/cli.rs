@@ -5,7 +5,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn reprise(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_reprise")).args(args).output().expect("the reprise binary runs")
+    Command::new(env!("CARGO_BIN_EXE_reprise"))
+        .args(args)
+        .output()
+        .expect("the reprise binary runs")
 }
 
 fn stdout(output: &Output) -> String {
@@ -30,10 +33,30 @@ fn path(dir: &Path, name: &str) -> String {
 
 #[test]
 fn run_reports_as_json_with_the_documented_fields() {
-    let out = reprise(&["run", "filter-count", "--events", "20000", "--workers", "2", "--format", "json", "--check", "baseline"]);
+    let out = reprise(&[
+        "run",
+        "filter-count",
+        "--events",
+        "20000",
+        "--workers",
+        "2",
+        "--format",
+        "json",
+        "--check",
+        "baseline",
+    ]);
     assert!(out.status.success(), "{}", stderr(&out));
     let report: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
-    for field in ["workload", "workers", "events", "epochs", "events_per_sec", "digest", "latency_p50_ms", "latency_p99_ms"] {
+    for field in [
+        "workload",
+        "workers",
+        "events",
+        "epochs",
+        "events_per_sec",
+        "digest",
+        "latency_p50_ms",
+        "latency_p99_ms",
+    ] {
         assert!(report.get(field).is_some(), "missing {field} in {report}");
     }
     assert_eq!(report["workload"], "filter-count");
@@ -47,7 +70,14 @@ fn list_names_every_workload_and_its_parameters() {
     let out = reprise(&["list"]);
     assert!(out.status.success());
     let text = stdout(&out);
-    for name in ["filter-count", "traffic-share", "user-visits", "wordcount", "threshold=100", "id,value,ts"] {
+    for name in [
+        "filter-count",
+        "traffic-share",
+        "user-visits",
+        "wordcount",
+        "threshold=100",
+        "id,value,ts",
+    ] {
         assert!(text.contains(name), "`reprise list` lacks {name}");
     }
 }
@@ -56,14 +86,22 @@ fn list_names_every_workload_and_its_parameters() {
 fn a_bad_flag_is_clap_usage_error() {
     let out = reprise(&["run", "filter-count", "--wokers", "2"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("unexpected argument '--wokers'"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("unexpected argument '--wokers'"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
 fn an_unknown_parameter_lists_the_known_ones() {
     let out = reprise(&["run", "filter-count", "--param", "treshold=5"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("unknown parameter `treshold`") && stderr(&out).contains("threshold"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("unknown parameter `treshold`") && stderr(&out).contains("threshold"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
@@ -76,10 +114,18 @@ fn malformed_input_lines_are_named() {
     assert!(stderr(&out).contains("bad.csv, line 4"), "{}", stderr(&out));
 
     let json = path(&dir, "bad.jsonl");
-    std::fs::write(&json, "{\"id\":1,\"value\":200,\"ts\":5}\n{\"id\":2,\"value\":200}\n").unwrap();
+    std::fs::write(
+        &json,
+        "{\"id\":1,\"value\":200,\"ts\":5}\n{\"id\":2,\"value\":200}\n",
+    )
+    .unwrap();
     let out = reprise(&["run", "filter-count", "--input", &json, "-q"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("bad.jsonl, line 2") && stderr(&out).contains("missing field `ts`"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("bad.jsonl, line 2") && stderr(&out).contains("missing field `ts`"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
@@ -87,17 +133,35 @@ fn gen_is_byte_identical_and_files_give_the_generated_digest() {
     let dir = scratch("gen");
     let (a, b) = (path(&dir, "a.csv"), path(&dir, "b.csv"));
     for file in [&a, &b] {
-        let out = reprise(&["gen", "lines", "--events", "3000", "--seed", "4", "-o", file]);
+        let out = reprise(&[
+            "gen", "lines", "--events", "3000", "--seed", "4", "-o", file,
+        ]);
         assert!(out.status.success(), "{}", stderr(&out));
     }
     assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap());
     let json = path(&dir, "a.jsonl");
-    assert!(reprise(&["gen", "wordcount", "--events", "3000", "--seed", "4", "-o", &json]).status.success());
+    assert!(
+        reprise(&[
+            "gen",
+            "wordcount",
+            "--events",
+            "3000",
+            "--seed",
+            "4",
+            "-o",
+            &json
+        ])
+        .status
+        .success()
+    );
 
     let digest = |args: &[&str]| -> String {
         let out = reprise(&[&["run", "wordcount", "--format", "json", "-q"], args].concat());
         assert!(out.status.success(), "{}", stderr(&out));
-        serde_json::from_str::<serde_json::Value>(&stdout(&out)).unwrap()["digest"].as_str().unwrap().to_string()
+        serde_json::from_str::<serde_json::Value>(&stdout(&out)).unwrap()["digest"]
+            .as_str()
+            .unwrap()
+            .to_string()
     };
     let generated = digest(&["--events", "3000", "--seed", "4"]);
     assert_eq!(digest(&["--input", &a]), generated);
@@ -108,12 +172,25 @@ fn gen_is_byte_identical_and_files_give_the_generated_digest() {
 fn stdin_input_is_read() {
     use std::io::Write;
     let mut child = Command::new(env!("CARGO_BIN_EXE_reprise"))
-        .args(["run", "filter-count", "--input", "-", "--format", "json", "-q"])
+        .args([
+            "run",
+            "filter-count",
+            "--input",
+            "-",
+            "--format",
+            "json",
+            "-q",
+        ])
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    child.stdin.take().unwrap().write_all(b"id,value,ts\n1,200,5\n2,300,1500\n").unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"id,value,ts\n1,200,5\n2,300,1500\n")
+        .unwrap();
     let out = child.wait_with_output().unwrap();
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["events"], 2);
@@ -125,17 +202,46 @@ fn rows(file: &str) -> Vec<Vec<String>> {
     let text = std::fs::read_to_string(file).unwrap();
     let mut lines = text.lines();
     assert_eq!(lines.next(), Some("epoch,kind,window_start,key,count,diff"));
-    lines.map(|l| l.split(',').map(str::to_string).collect()).collect()
+    lines
+        .map(|l| l.split(',').map(str::to_string).collect())
+        .collect()
 }
 
 #[test]
 fn output_files_are_identical_for_any_worker_count_and_final_rows_are_the_window_counts() {
     let dir = scratch("output");
     let events = path(&dir, "events.csv");
-    assert!(reprise(&["gen", "events", "--events", "5000", "--seed", "3", "-o", &events, "-p", "rate=2000"]).status.success());
+    assert!(
+        reprise(&[
+            "gen",
+            "events",
+            "--events",
+            "5000",
+            "--seed",
+            "3",
+            "-o",
+            &events,
+            "-p",
+            "rate=2000"
+        ])
+        .status
+        .success()
+    );
     let (one, two) = (path(&dir, "one.csv"), path(&dir, "two.csv"));
     for (file, workers) in [(&one, "1"), (&two, "2")] {
-        let out = reprise(&["run", "filter-count", "--input", &events, "--workers", workers, "--output", file, "--epoch-ms", "250", "-q"]);
+        let out = reprise(&[
+            "run",
+            "filter-count",
+            "--input",
+            &events,
+            "--workers",
+            workers,
+            "--output",
+            file,
+            "--epoch-ms",
+            "250",
+            "-q",
+        ]);
         assert!(out.status.success(), "{}", stderr(&out));
     }
     assert_eq!(std::fs::read(&one).unwrap(), std::fs::read(&two).unwrap());
@@ -152,7 +258,12 @@ fn output_files_are_identical_for_any_worker_count_and_final_rows_are_the_window
     let finals: BTreeMap<(u64, u64), i64> = rows(&one)
         .into_iter()
         .filter(|r| r[1] == "final")
-        .map(|r| ((r[2].parse().unwrap(), r[3].parse().unwrap()), r[4].parse().unwrap()))
+        .map(|r| {
+            (
+                (r[2].parse().unwrap(), r[3].parse().unwrap()),
+                r[4].parse().unwrap(),
+            )
+        })
         .collect();
     assert_eq!(finals, expected);
 
@@ -171,7 +282,19 @@ fn out_of_order_input_beyond_lateness_is_dropped_and_counted() {
     // Window [0, 1000) closes at epoch 10 (epoch 100 ms); ts 50 arrives after ts 1200.
     std::fs::write(&csv, "id,value,ts\n0,500,10\n0,500,1200\n0,500,50\n").unwrap();
     let json = |lateness: &str| -> serde_json::Value {
-        let out = reprise(&["run", "filter-count", "--input", &csv, "--format", "json", "-q", "-p", &format!("lateness_ms={lateness}"), "--check", "baseline"]);
+        let out = reprise(&[
+            "run",
+            "filter-count",
+            "--input",
+            &csv,
+            "--format",
+            "json",
+            "-q",
+            "-p",
+            &format!("lateness_ms={lateness}"),
+            "--check",
+            "baseline",
+        ]);
         assert!(out.status.success(), "{}", stderr(&out));
         serde_json::from_str(&stdout(&out)).unwrap()
     };

@@ -35,7 +35,9 @@ pub enum Command {
 }
 
 #[derive(Debug, Args)]
-#[command(after_help = "Every workload parameter can be set with --param NAME=VALUE; `reprise list` shows them.")]
+#[command(
+    after_help = "Every workload parameter can be set with --param NAME=VALUE; `reprise list` shows them."
+)]
 pub struct RunArgs {
     /// The workload (see `reprise list`).
     pub workload: String,

@@ -43,7 +43,10 @@ fn main() -> ExitCode {
 }
 
 fn is_broken_pipe(error: &anyhow::Error) -> bool {
-    error.chain().any(|e| e.downcast_ref::<std::io::Error>().is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe))
+    error.chain().any(|e| {
+        e.downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }
 
 fn print(text: &str) -> anyhow::Result<()> {
@@ -55,7 +58,10 @@ fn print(text: &str) -> anyhow::Result<()> {
 
 fn find_workload(name: &str) -> anyhow::Result<&'static dyn Workload> {
     reprise_workloads::find(name).with_context(|| {
-        let names: Vec<_> = reprise_workloads::all().iter().map(|w| w.info().name).collect();
+        let names: Vec<_> = reprise_workloads::all()
+            .iter()
+            .map(|w| w.info().name)
+            .collect();
         format!("unknown workload `{name}`; available: {}", names.join(", "))
     })
 }
@@ -72,7 +78,11 @@ fn list(format: ReportFormat) -> anyhow::Result<ExitCode> {
                 text += &format!("    output:  epoch,kind,{},diff\n", info.output_format);
                 text += &format!("    default --epoch-ms {}\n", info.default_epoch_ms);
                 for p in info.params {
-                    text += &format!("    --param {:<26} {}\n", format!("{}={}", p.name, p.default), p.help);
+                    text += &format!(
+                        "    --param {:<26} {}\n",
+                        format!("{}={}", p.name, p.default),
+                        p.help
+                    );
                 }
                 text += "\n";
             }
@@ -87,10 +97,15 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let workload = find_workload(&args.workload)?;
     let info = workload.info();
     let params = Params::parse(info.params, &args.params)?;
-    let workers = args.workers.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let workers = args
+        .workers
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let epoch_ms = args.epoch_ms.unwrap_or(info.default_epoch_ms);
     let input = match &args.input {
-        None => Input::Generated { events: args.events, seed: args.seed },
+        None => Input::Generated {
+            events: args.events,
+            seed: args.seed,
+        },
         Some(path) if path == Path::new("-") => Input::File {
             path: None,
             format: match args.input_format {
@@ -98,7 +113,10 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
                 DataFormat::Json => FileFormat::JsonLines,
             },
         },
-        Some(path) => Input::File { path: Some(path.clone()), format: FileFormat::of_path(path)? },
+        Some(path) => Input::File {
+            path: Some(path.clone()),
+            format: FileFormat::of_path(path)?,
+        },
     };
     let mut config = RunConfig::new(workers, epoch_ms);
     config.max_epochs_ahead = args.max_epochs_ahead;
@@ -108,7 +126,11 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             EmitArg::Final => Emit::Final,
             EmitArg::Both => Emit::Both,
         };
-        config.output = Some(OutputSpec { path: path.clone(), format: FileFormat::of_path(path)?, emit });
+        config.output = Some(OutputSpec {
+            path: path.clone(),
+            format: FileFormat::of_path(path)?,
+            emit,
+        });
     }
 
     let mut progress = ProgressDisplay::new(args.quiet);
@@ -116,9 +138,20 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     progress.finish();
     let result = result.map_err(|e| annotate(e, &args))?;
 
-    let mut report = RunReport::new(info.name, &params, input.describe(), workers, epoch_ms, &result);
+    let mut report = RunReport::new(
+        info.name,
+        &params,
+        input.describe(),
+        workers,
+        epoch_ms,
+        &result,
+    );
     if let (Some(path), Some(stats)) = (&args.output, result.output) {
-        report.output = Some(OutputReport { path: path.display().to_string(), update_rows: stats.update_rows, final_rows: stats.final_rows });
+        report.output = Some(OutputReport {
+            path: path.display().to_string(),
+            update_rows: stats.update_rows,
+            final_rows: stats.final_rows,
+        });
     }
     let mut code = ExitCode::SUCCESS;
     if let Some(CheckArg::Baseline) = args.check {
@@ -150,27 +183,49 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
 fn annotate(error: EngineError, args: &RunArgs) -> anyhow::Error {
     let hint = match &error {
         EngineError::Input { .. } => "fix or remove that line of the input and run again",
-        EngineError::WorkerPanic { .. } => "this is a bug in the workload or in Reprise; please report it with the command line",
+        EngineError::WorkerPanic { .. } => {
+            "this is a bug in the workload or in Reprise; please report it with the command line"
+        }
         EngineError::Config(_) => "see `reprise run --help` and `reprise list`",
         _ => "",
     };
-    let error = anyhow::Error::new(error).context(format!("running workload `{}`", args.workload));
-    if hint.is_empty() { error } else { error.context(hint.to_string()) }
+    let error = if hint.is_empty() {
+        anyhow::Error::new(error)
+    } else {
+        anyhow::anyhow!("{error}\nhint: {hint}")
+    };
+    error.context(format!("running workload `{}`", args.workload))
 }
 
 fn generate(args: GenArgs) -> anyhow::Result<ExitCode> {
     let all = reprise_workloads::all();
-    let Some(workload) = all.iter().find(|w| w.info().dataset == args.dataset || w.info().name == args.dataset) else {
-        let names: Vec<_> = all.iter().map(|w| format!("{} (for {})", w.info().dataset, w.info().name)).collect();
-        bail!("unknown dataset `{}`; available: {}", args.dataset, names.join(", "));
+    let Some(workload) = all
+        .iter()
+        .find(|w| w.info().dataset == args.dataset || w.info().name == args.dataset)
+    else {
+        let names: Vec<_> = all
+            .iter()
+            .map(|w| format!("{} (for {})", w.info().dataset, w.info().name))
+            .collect();
+        bail!(
+            "unknown dataset `{}`; available: {}",
+            args.dataset,
+            names.join(", ")
+        );
     };
     let params = Params::parse(workload.info().params, &args.params)?;
     let format = FileFormat::of_path(&args.output)?;
-    let file = std::fs::File::create(&args.output).with_context(|| format!("creating {}", args.output.display()))?;
+    let file = std::fs::File::create(&args.output)
+        .with_context(|| format!("creating {}", args.output.display()))?;
     let mut out = std::io::BufWriter::new(file);
     let written = workload.generate(&params, args.events, args.seed, &mut out, format)?;
-    out.flush().with_context(|| format!("writing {}", args.output.display()))?;
-    eprintln!("wrote {written} {} records to {}", workload.info().dataset, args.output.display());
+    out.flush()
+        .with_context(|| format!("writing {}", args.output.display()))?;
+    eprintln!(
+        "wrote {written} {} records to {}",
+        workload.info().dataset,
+        args.output.display()
+    );
     Ok(ExitCode::SUCCESS)
 }
 
@@ -182,7 +237,10 @@ struct ProgressDisplay {
 
 impl ProgressDisplay {
     fn new(quiet: bool) -> Self {
-        Self { enabled: !quiet && std::io::stderr().is_terminal(), bar: None }
+        Self {
+            enabled: !quiet && std::io::stderr().is_terminal(),
+            bar: None,
+        }
     }
 
     fn update(&mut self, progress: &Progress) {
@@ -190,13 +248,18 @@ impl ProgressDisplay {
             return;
         }
         let bar = self.bar.get_or_insert_with(|| {
-            let bar = ProgressBar::with_draw_target(progress.total_events, ProgressDrawTarget::stderr());
+            let bar =
+                ProgressBar::with_draw_target(progress.total_events, ProgressDrawTarget::stderr());
             let template = if progress.total_events.is_some() {
                 "{elapsed_precise} [{bar:40}] {human_pos}/{human_len} events ({per_sec}, eta {eta})"
             } else {
                 "{elapsed_precise} {human_pos} events ({per_sec})"
             };
-            bar.set_style(ProgressStyle::with_template(template).expect("valid template").progress_chars("=> "));
+            bar.set_style(
+                ProgressStyle::with_template(template)
+                    .expect("valid template")
+                    .progress_chars("=> "),
+            );
             bar
         });
         bar.set_position(progress.events);

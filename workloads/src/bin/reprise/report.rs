@@ -50,11 +50,21 @@ pub struct CheckReport {
 }
 
 impl RunReport {
-    pub fn new(workload: &str, params: &reprise_engine::Params, input: String, workers: usize, epoch_ms: u64, result: &RunResult) -> Self {
+    pub fn new(
+        workload: &str,
+        params: &reprise_engine::Params,
+        input: String,
+        workers: usize,
+        epoch_ms: u64,
+        result: &RunResult,
+    ) -> Self {
         let ms = |d: std::time::Duration| d.as_secs_f64() * 1000.0;
         Self {
             workload: workload.to_string(),
-            params: params.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            params: params
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
             input,
             workers,
             epoch_ms,
@@ -86,19 +96,50 @@ impl RunReport {
         line("epochs", format!("{} of {} ms", self.epochs, self.epoch_ms));
         line("elapsed", format!("{:.3} s", self.elapsed_s));
         line("events/s", human_rate(self.events_per_sec));
-        line("epoch latency", format!("p50 {:.1} ms, p99 {:.1} ms", self.latency_p50_ms, self.latency_p99_ms));
-        line("peak memory", self.peak_memory_bytes.map_or("unknown".into(), |b| format!("{:.1} MiB", b as f64 / 1048576.0)));
+        line(
+            "epoch latency",
+            format!(
+                "p50 {:.1} ms, p99 {:.1} ms",
+                self.latency_p50_ms, self.latency_p99_ms
+            ),
+        );
+        line(
+            "peak memory",
+            self.peak_memory_bytes.map_or("unknown".into(), |b| {
+                format!("{:.1} MiB", b as f64 / 1048576.0)
+            }),
+        );
         if self.late_events > 0 {
-            line("late events", format!("{} dropped (after their window closed)", self.late_events));
+            line(
+                "late events",
+                format!("{} dropped (after their window closed)", self.late_events),
+            );
         }
-        line("output", format!("{} updates in {} epochs", self.output_updates, self.output_epochs));
+        line(
+            "output",
+            format!(
+                "{} updates in {} epochs",
+                self.output_updates, self.output_epochs
+            ),
+        );
         if let Some(output) = &self.output {
-            line("output file", format!("{} ({} update rows, {} final rows)", output.path, output.update_rows, output.final_rows));
+            line(
+                "output file",
+                format!(
+                    "{} ({} update rows, {} final rows)",
+                    output.path, output.update_rows, output.final_rows
+                ),
+            );
         }
         line("digest", self.digest.clone());
         if let Some(check) = &self.check {
             let verdict = match &check.first_divergence {
-                None => format!("{} matches ({} epochs); baseline {}", check.against, check.epochs_compared, human_rate(check.baseline_events_per_sec)),
+                None => format!(
+                    "{} matches ({} epochs); baseline {}",
+                    check.against,
+                    check.epochs_compared,
+                    human_rate(check.baseline_events_per_sec)
+                ),
                 Some(d) => format!("{} DIFFERS at {d}", check.against),
             };
             line("check", verdict);
