@@ -9,6 +9,7 @@ use differential_dataflow::VecCollection;
 use timely::container::CapacityContainerBuilder;
 use timely::dataflow::channels::pact::Exchange;
 use timely::dataflow::operators::generic::Operator;
+use timely::dataflow::operators::vec::Map;
 use timely::dataflow::operators::{Probe, probe};
 
 use crate::digest::{DigestLog, EpochDigest, record_hash};
@@ -47,23 +48,25 @@ pub fn attach<'s, R: Record>(
 ) -> (probe::Handle<Epoch>, Rc<RefCell<DigestLog>>) {
     let digests = Rc::new(RefCell::new(DigestLog::default()));
     let share = Rc::clone(&digests);
-    let exchange = Exchange::new(|(record, _, _): &(R, Epoch, isize)| record_hash(record));
+    // Hash each record once: the hash routes it, orders it for consolidation, and digests it.
+    let exchange = Exchange::new(|((hash, _), _, _): &((u64, R), Epoch, isize)| *hash);
     let (probe, _) = output
         .inner
+        .map(|(record, time, diff)| ((record_hash(&record), record), time, diff))
         .unary_frontier::<CapacityContainerBuilder<Vec<()>>, _, _, _>(
             exchange,
             "DigestSink",
             move |_, _| {
-                let mut pending: HeldPerEpoch<Vec<(R, i64)>> = HeldPerEpoch::new();
+                let mut pending: HeldPerEpoch<Vec<((u64, R), i64)>> = HeldPerEpoch::new();
                 let mut reported: Option<Option<Epoch>> = None;
                 move |(input, frontier), _output| {
                     input.for_each(|cap, batch| {
-                        for (record, time, diff) in batch.drain(..) {
+                        for (hashed, time, diff) in batch.drain(..) {
                             pending
                                 .entry(time)
                                 .or_insert_with(|| (cap.delayed(&time, 0), Vec::new()))
                                 .1
-                                .push((record, diff as i64));
+                                .push((hashed, diff as i64));
                         }
                     });
                     while let Some(entry) = pending.first_entry() {
@@ -73,8 +76,8 @@ pub fn attach<'s, R: Record>(
                         let (epoch, (_cap, mut updates)) = entry.remove_entry();
                         consolidate(&mut updates);
                         let mut digest = EpochDigest::default();
-                        for (record, diff) in &updates {
-                            digest.add(record_hash(record), *diff);
+                        for ((hash, _), diff) in &updates {
+                            digest.add(*hash, *diff);
                         }
                         share.borrow_mut().add(epoch, digest);
                         if let Some(rows) = &rows
@@ -82,6 +85,10 @@ pub fn attach<'s, R: Record>(
                         {
                             // The writer outlives the workers; a send fails only if it
                             // stopped on an error of its own, which it reports itself.
+                            let updates = updates
+                                .into_iter()
+                                .map(|((_, record), diff)| (record, diff))
+                                .collect();
                             let _ = rows.send(SinkMessage::Rows {
                                 epoch,
                                 rows: updates,

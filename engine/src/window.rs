@@ -20,7 +20,6 @@
 use std::collections::BTreeMap;
 use std::hash::Hash;
 
-use differential_dataflow::consolidation::consolidate;
 use differential_dataflow::hashable::Hashable;
 use differential_dataflow::{AsCollection, ExchangeData, VecCollection};
 use rustc_hash::FxHashMap;
@@ -153,18 +152,20 @@ where
                 exchange,
                 "TumblingSum",
                 move |_, _| {
-                    let mut pending: HeldPerEpoch<Vec<((u64, K), i64)>> = HeldPerEpoch::new();
+                    // Partial sums consolidate by hashing as they arrive, not by sorting.
+                    let mut pending: HeldPerEpoch<FxHashMap<(u64, K), i64>> = HeldPerEpoch::new();
                     let mut sums: BTreeMap<u64, FxHashMap<K, i64>> = BTreeMap::new();
                     let mut closes: BTreeMap<Epoch, Vec<u64>> = BTreeMap::new();
                     let mut close_cap: Option<Capability<Epoch>> = None;
                     move |(input, frontier), output| {
                         input.for_each(|cap, batch| {
                             for (window_key, time, sum) in batch.drain(..) {
-                                pending
+                                *pending
                                     .entry(time)
-                                    .or_insert_with(|| (cap.delayed(&time, 0), Vec::new()))
+                                    .or_insert_with(|| (cap.delayed(&time, 0), FxHashMap::default()))
                                     .1
-                                    .push((window_key, sum));
+                                    .entry(window_key)
+                                    .or_insert(0) += sum;
                             }
                         });
                         loop {
@@ -177,10 +178,9 @@ where
                                 break;
                             }
                             if next_data == Some(next) {
-                                let (cap, mut changes) = pending.pop_first().map(|(_, v)| v).unwrap();
-                                consolidate(&mut changes);
+                                let (cap, changes) = pending.pop_first().map(|(_, v)| v).unwrap();
                                 let mut session = output.session(&cap);
-                                for ((start, key), delta) in changes {
+                                for ((start, key), delta) in changes.into_iter().filter(|(_, d)| *d != 0) {
                                     let window_sums = sums.entry(start).or_insert_with(|| {
                                         let close = window.closing_epoch(start, &epochs);
                                         closes.entry(close).or_default().push(start);

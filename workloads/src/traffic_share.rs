@@ -41,6 +41,13 @@ impl IpShare {
     }
 }
 
+/// How many parts a window's join is split into (more than any worker count we run).
+const JOIN_PARTS: u32 = 64;
+
+fn join_part(ip: Ipv4Addr) -> u32 {
+    u32::from(ip).wrapping_mul(0x9E37_79B1) >> 26
+}
+
 /// The `traffic-share` job.
 #[derive(Clone, Debug)]
 pub struct TrafficShare {
@@ -69,10 +76,16 @@ impl Job for TrafficShare {
             .clone()
             .explode(|(window, _, bytes)| Some((window, bytes as isize)))
             .count_total();
+        // A window's rows must not all meet on one worker: split each window into
+        // JOIN_PARTS parts by address, and send every part the window's total.
+        let totals = totals
+            .flat_map(|(window, total)| (0..JOIN_PARTS).map(move |part| ((window, part), total)));
         per_ip
-            .map(|(window, ip, bytes)| (window, (ip, bytes)))
+            .map(|(window, ip, bytes)| ((window, join_part(ip)), (ip, bytes)))
             .join(totals)
-            .map(|(window, ((ip, bytes), total))| IpShare::new(window, ip, bytes, total as i64))
+            .map(|((window, _), ((ip, bytes), total))| {
+                IpShare::new(window, ip, bytes, total as i64)
+            })
     }
 
     fn closing_epoch(&self, record: &IpShare, epochs: &EpochConfig) -> Option<Epoch> {
