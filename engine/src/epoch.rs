@@ -55,14 +55,42 @@ impl EventClock {
     }
 }
 
+/// Which time epochs (and windows) follow.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Clock {
+    /// Event time, read from each event: deterministic.
+    #[default]
+    Event,
+    /// Processing time: a new epoch every `epoch_ms` of wall-clock time, and an event's
+    /// time is the start of the epoch it arrived in (as Flink's PROCTIME). Two runs differ;
+    /// the input log reproduces either.
+    Processing,
+}
+
 /// How a run's epochs are cut.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EpochConfig {
-    /// Length of an epoch in milliseconds of event time.
+    /// Length of an epoch in milliseconds.
     pub epoch_ms: u64,
+    /// Event or processing time.
+    pub clock: Clock,
 }
 
 impl EpochConfig {
+    /// Event-time epochs of `epoch_ms`.
+    pub fn event_time(epoch_ms: u64) -> Self {
+        Self { epoch_ms, clock: Clock::Event }
+    }
+
+    /// The time windows see for an event with event time `event_time_ms` that entered at
+    /// `epoch`: its event time, or under processing time the epoch's start.
+    pub fn time_ms(&self, event_time_ms: u64, epoch: Epoch) -> u64 {
+        match self.clock {
+            Clock::Event => event_time_ms,
+            Clock::Processing => epoch.saturating_mul(self.epoch_ms),
+        }
+    }
+
     /// The first epoch at which every event with `time_ms <= t < close_ms` has been
     /// assigned, i.e. `ceil(close_ms / epoch_ms)`: where a window ending at `close_ms`
     /// closes.
@@ -77,7 +105,7 @@ mod tests {
 
     #[test]
     fn closing_epoch_is_the_first_epoch_past_the_close() {
-        let epochs = EpochConfig { epoch_ms: 100 };
+        let epochs = EpochConfig::event_time(100);
         assert_eq!(epochs.closing_epoch(1000), 10); // boundary: epoch 10 starts at 1000
         assert_eq!(epochs.closing_epoch(1050), 11); // mid-epoch: epoch 10 still holds 1000..1049
         assert_eq!(epochs.closing_epoch(0), 0);

@@ -28,6 +28,21 @@ pub enum EngineError {
         /// The panic message.
         message: String,
     },
+    /// An input log is damaged or not a log this build can read.
+    #[error("{path}: {message} (at byte {offset}, epoch {epoch})")]
+    Log {
+        /// The log file.
+        path: String,
+        /// Byte offset of the damaged block.
+        offset: u64,
+        /// The first epoch whose input was not complete before the damage.
+        epoch: Epoch,
+        /// What is wrong.
+        message: String,
+    },
+    /// The run was interrupted (Ctrl-C).
+    #[error("interrupted")]
+    Interrupted,
     /// Reading or writing a file failed.
     #[error("{context}: {source}")]
     Io {

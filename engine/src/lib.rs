@@ -47,6 +47,7 @@
 #![deny(missing_docs)]
 
 pub mod digest;
+pub mod log;
 mod epoch;
 mod error;
 mod job;
@@ -60,9 +61,14 @@ pub mod testing;
 pub mod window;
 
 pub(crate) use epoch::HeldPerEpoch;
-pub use epoch::{Epoch, EpochConfig, EventClock};
+/// This engine's version.
+pub const ENGINE_VERSION: &str = env!("CARGO_PKG_VERSION");
+/// The git revision this engine was built from (`unknown` outside a git checkout).
+pub const GIT_REVISION: &str = env!("REPRISE_GIT_REVISION");
+
+pub use epoch::{Clock, Epoch, EpochConfig, EventClock};
 pub use error::EngineError;
 pub use job::{Job, JobContext, Record};
 pub use params::{ParamSpec, Params};
 pub use run::{Progress, RunConfig, RunResult, run};
-pub use source::{Records, Source, SourceError};
+pub use source::{RecordedEpochs, Records, Source, SourceError};

@@ -134,10 +134,8 @@ pub(crate) fn write_output<R: Record>(
             }
         }
     }
-    // Every sender is gone: the run ended (or failed); write what is complete.
-    for (epoch, rows) in std::mem::take(&mut buffered) {
-        writer.write_epoch(epoch, rows, &closing)?;
-    }
+    // Every sender is gone. A complete run has written everything; a failed one leaves
+    // its incomplete epochs out.
     writer.finish()
 }
 

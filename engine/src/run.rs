@@ -12,10 +12,11 @@ use timely::dataflow::operators::probe;
 use timely::worker::Worker;
 
 use crate::digest::DigestLog;
+use crate::log::{LogEnd, LogMessage, RecordSpec, RecordStats, Recorder, write_log};
 use crate::metrics::{EpochLatency, LatencySummary, peak_memory_bytes};
 use crate::output::{ClosingEpoch, OutputSpec, OutputStats, write_output};
 use crate::source::{Dealt, DealtReceiver, Source, deal};
-use crate::{EngineError, Epoch, EpochConfig, Job, JobContext, sink};
+use crate::{Clock, EngineError, Epoch, EpochConfig, Job, JobContext, sink};
 
 /// How to run a job.
 #[derive(Clone, Debug)]
@@ -28,16 +29,22 @@ pub struct RunConfig {
     pub max_epochs_ahead: u64,
     /// Where to write the output, if anywhere.
     pub output: Option<OutputSpec>,
+    /// Where to record the input log, if anywhere.
+    pub record: Option<RecordSpec>,
+    /// Set to stop the run early (Ctrl-C); completed epochs stay in the output and log.
+    pub interrupt: Option<Arc<AtomicBool>>,
 }
 
 impl RunConfig {
-    /// `workers` threads, epochs of `epoch_ms`, default backpressure, no output file.
+    /// `workers` threads, event-time epochs of `epoch_ms`, default backpressure, no files.
     pub fn new(workers: usize, epoch_ms: u64) -> Self {
         Self {
             workers,
-            epochs: EpochConfig { epoch_ms },
+            epochs: EpochConfig::event_time(epoch_ms),
             max_epochs_ahead: 4,
             output: None,
+            record: None,
+            interrupt: None,
         }
     }
 }
@@ -70,6 +77,8 @@ pub struct RunResult {
     pub late_events: u64,
     /// What the output writer wrote.
     pub output: Option<OutputStats>,
+    /// What was recorded.
+    pub record: Option<RecordStats>,
     /// Peak resident memory of the process.
     pub peak_memory_bytes: Option<u64>,
 }
@@ -77,8 +86,7 @@ pub struct RunResult {
 impl RunResult {
     /// Number of epochs the input spanned.
     pub fn epochs(&self) -> u64 {
-        self.input_epochs
-            .map_or(0, |(first, last)| last - first + 1)
+        self.input_epochs.map_or(0, |(first, last)| last - first + 1)
     }
 
     /// Events per second of wall-clock time.
@@ -118,7 +126,21 @@ struct WorkerResult {
     finished: Option<Instant>,
 }
 
+/// A thread of the run besides the workers, started only when needed.
+fn helper<T: Send + 'static>(
+    name: &str,
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<std::thread::JoinHandle<T>, EngineError> {
+    std::thread::Builder::new()
+        .name(format!("reprise-{name}"))
+        .spawn(work)
+        .map_err(|e| EngineError::io(format!("starting the {name} thread"), e))
+}
+
 /// Runs `job` over `source`, calling `on_progress` on this thread about ten times a second.
+///
+/// On failure (a bad record, a worker panic, an interrupt) the output file and the input
+/// log keep every epoch that completed before it.
 pub fn run<J: Job>(
     job: Arc<J>,
     source: Source<J::Event>,
@@ -137,45 +159,38 @@ pub fn run<J: Job>(
     let shared = Arc::new(Shared::default());
     let started = Instant::now();
 
-    // The output writer.
-    let (rows_tx, writer) = match config.output.clone() {
+    // The output writer and the input log writer.
+    let (rows_tx, output_writer) = match config.output.clone() {
         Some(spec) => {
             let (tx, rx) = mpsc::channel();
             let closing_job = Arc::clone(&job);
             let closing: ClosingEpoch<J::Output> =
                 Arc::new(move |record| closing_job.closing_epoch(record, &epochs));
-            let writer = std::thread::Builder::new()
-                .name("reprise-output".into())
-                .spawn(move || write_output(spec, workers, closing, rx))
-                .map_err(|e| EngineError::io("starting the output writer thread", e))?;
-            (Some(tx), Some(writer))
+            (Some(tx), Some(helper("output", move || write_output(spec, workers, closing, rx))?))
         }
         None => (None, None),
     };
+    let (log_tx, log_writer) = match config.record.clone() {
+        Some(spec) => {
+            let (tx, rx) = mpsc::channel();
+            (Some(tx), Some(helper("log", move || write_log(spec, workers, rx))?))
+        }
+        None => (None, None),
+    };
+    let compress = config.record.as_ref().is_some_and(|r| r.compress);
 
-    // The source: generated in place, or read and dealt by a reader thread.
+    // The source: generated in place by each worker, or read and dealt by a reader thread.
     let (total_events, feed, reader) = match source {
         Source::Generated { events, generate } => {
             (Some(events), Feed::Generated { events, generate }, None)
         }
-        Source::Read { name, records } => {
-            let (senders, receivers): (Vec<_>, Vec<_>) = (0..workers)
-                .map(|_| mpsc::sync_channel::<Dealt<J::Event>>(64))
-                .unzip();
+        source => {
+            let (senders, receivers): (Vec<_>, Vec<_>) =
+                (0..workers).map(|_| mpsc::sync_channel::<Dealt<J::Event>>(64)).unzip();
             let reader_shared = Arc::clone(&shared);
-            let reader = std::thread::Builder::new()
-                .name("reprise-reader".into())
-                .spawn(move || {
-                    deal(
-                        &name,
-                        records,
-                        J::event_time_ms,
-                        epochs.epoch_ms,
-                        senders,
-                        &|| reader_shared.aborted(),
-                    )
-                })
-                .map_err(|e| EngineError::io("starting the reader thread", e))?;
+            let reader = helper("reader", move || {
+                deal(source, J::event_time_ms, epochs, started, senders, &|| reader_shared.aborted())
+            })?;
             let receivers = receivers.into_iter().map(Some).collect();
             (None, Feed::Dealt(Mutex::new(receivers)), Some(reader))
         }
@@ -183,12 +198,13 @@ pub fn run<J: Job>(
     let feed = Arc::new(feed);
 
     let worker_shared = Arc::clone(&shared);
-    let timely_config = timely::Config::process(workers);
-    let guards = timely::execute(timely_config, move |worker| {
+    let worker_log = log_tx.clone();
+    let guards = timely::execute(timely::Config::process(workers), move |worker| {
         let index = worker.index();
         let shared = Arc::clone(&worker_shared);
+        let sinks = Sinks { rows: rows_tx.clone(), log: worker_log.clone(), compress };
         let body = AssertUnwindSafe(|| {
-            run_worker(worker, &*job, &feed, rows_tx.clone(), epochs, lag, &shared)
+            run_worker(worker, &*job, &feed, sinks, epochs, lag, started, &shared)
         });
         let result = match catch_unwind(body) {
             Ok(result) => result,
@@ -199,11 +215,7 @@ pub fn run<J: Job>(
                     .or_else(|| payload.downcast_ref::<String>().cloned())
                     .unwrap_or_else(|| "unknown panic payload".to_string());
                 let epoch = CURRENT_EPOCH.with(|e| *e.borrow());
-                shared.fail(EngineError::WorkerPanic {
-                    worker: index,
-                    epoch,
-                    message,
-                });
+                shared.fail(EngineError::WorkerPanic { worker: index, epoch, message });
                 WorkerResult::default()
             }
         };
@@ -220,19 +232,18 @@ pub fn run<J: Job>(
     // Drive progress while the workers run.
     while !guards.guards().iter().all(|g| g.is_finished()) {
         std::thread::sleep(Duration::from_millis(100));
+        if config.interrupt.as_ref().is_some_and(|i| i.load(Ordering::Relaxed)) {
+            shared.fail(EngineError::Interrupted);
+        }
         on_progress(&Progress {
             events: shared.events.load(Ordering::Relaxed),
             total_events,
             elapsed: started.elapsed(),
         });
     }
-    let results = guards.join();
-
-    let read_result = reader.map(|r| r.join());
-    let write_result = writer.map(|w| w.join());
 
     let mut total = WorkerResult::default();
-    for result in results {
+    for result in guards.join() {
         let result = result.map_err(|e| EngineError::Bug(format!("worker thread failed: {e}")))?;
         total.digests.merge(&result.digests);
         total.events += result.events;
@@ -244,27 +255,34 @@ pub fn run<J: Job>(
         total.latency = total.latency.or(result.latency);
         total.finished = total.finished.max(result.finished);
     }
-    let elapsed = total
-        .finished
-        .map_or_else(|| started.elapsed(), |finished| finished - started);
-    if let Some(error) = shared
-        .failure
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .take()
-    {
-        return Err(error);
-    }
-    match read_result {
-        Some(Ok(Err(error))) => return Err(error),
-        Some(Err(_)) => return Err(EngineError::Bug("the reader thread panicked".into())),
+    let elapsed = total.finished.map_or_else(|| started.elapsed(), |finished| finished - started);
+
+    let mut failure = shared.failure.lock().unwrap_or_else(|p| p.into_inner()).take();
+    match reader.map(|r| r.join()) {
+        Some(Ok(Err(error))) => failure = failure.or(Some(error)),
+        Some(Err(_)) => failure = failure.or(Some(EngineError::Bug("the reader thread panicked".into()))),
         _ => {}
     }
-    let output = match write_result {
+    let record = match (log_tx, log_writer) {
+        (Some(log), Some(writer)) => {
+            let failed = failure.as_ref().map(|e| e.to_string());
+            let _ = log.send(LogMessage::End(LogEnd { events: total.events, failure: failed }));
+            drop(log);
+            match writer.join() {
+                Ok(stats) => Some(stats?),
+                Err(_) => return Err(EngineError::Bug("the log writer thread panicked".into())),
+            }
+        }
+        _ => None,
+    };
+    let output = match output_writer.map(|w| w.join()) {
         Some(Ok(stats)) => Some(stats?),
         Some(Err(_)) => return Err(EngineError::Bug("the output writer thread panicked".into())),
         None => None,
     };
+    if let Some(error) = failure {
+        return Err(error);
+    }
     Ok(RunResult {
         digests: total.digests,
         events: total.events,
@@ -273,6 +291,7 @@ pub fn run<J: Job>(
         latency: total.latency.unwrap_or_default(),
         late_events: total.late_events,
         output,
+        record,
         peak_memory_bytes: peak_memory_bytes(),
     })
 }
@@ -284,28 +303,35 @@ thread_local! {
 
 /// How the workers get their events.
 enum Feed<E> {
-    Generated {
-        events: u64,
-        generate: Arc<dyn Fn(u64) -> E + Send + Sync>,
-    },
+    Generated { events: u64, generate: Arc<dyn Fn(u64) -> E + Send + Sync> },
     Dealt(Mutex<Vec<Option<DealtReceiver<E>>>>),
 }
 
+/// Where a worker's results go besides its digests.
+struct Sinks<R> {
+    rows: Option<mpsc::Sender<sink::SinkMessage<R>>>,
+    log: Option<mpsc::Sender<LogMessage>>,
+    compress: bool,
+}
+
+#[allow(clippy::too_many_arguments)]
 fn run_worker<J: Job>(
     worker: &mut Worker,
     job: &J,
     feed: &Feed<J::Event>,
-    rows: Option<mpsc::Sender<sink::SinkMessage<J::Output>>>,
+    sinks: Sinks<J::Output>,
     epochs: EpochConfig,
     lag: u64,
+    started: Instant,
     shared: &Shared,
 ) -> WorkerResult {
     let (index, peers) = (worker.index(), worker.peers());
     let ctx = JobContext::new(epochs, (index, peers));
+    let log = sinks.log.clone();
     let (input, probe, digests) = worker.dataflow::<Epoch, _, _>(|scope| {
         let (input, events) = scope.new_collection::<J::Event, isize>();
         let output = job.build(&ctx, events);
-        let (probe, digests) = sink::attach(output, index, rows);
+        let (probe, digests) = sink::attach(output, index, sinks.rows, log);
         (input, probe, digests)
     });
     let mut feeder = Feeder {
@@ -319,13 +345,22 @@ fn run_worker<J: Job>(
         fed: 0,
         unpublished: 0,
         latency: (index == 0).then(EpochLatency::default),
+        recorder: sinks.log.map(|log| Recorder::new(index, sinks.compress, log)),
     };
     match feed {
         Feed::Generated { events, generate } => {
             let mut index = index as u64;
+            let mut epoch = 0;
             while index < *events && !shared.aborted() {
                 let event = generate(index);
-                let epoch = J::event_time_ms(&event) / epochs.epoch_ms;
+                epoch = match epochs.clock {
+                    Clock::Event => J::event_time_ms(&event) / epochs.epoch_ms,
+                    // Reading the clock costs more than generating: once per 1024 events.
+                    Clock::Processing if feeder.fed % 1024 == 0 => {
+                        started.elapsed().as_millis() as u64 / epochs.epoch_ms
+                    }
+                    Clock::Processing => epoch,
+                };
                 feeder.advance(epoch);
                 feeder.give(event);
                 index += peers as u64;
@@ -364,7 +399,7 @@ fn run_worker<J: Job>(
     }
 }
 
-/// Feeds one worker's input, advancing epochs with backpressure.
+/// Feeds one worker's input, advancing epochs with backpressure, and records it.
 struct Feeder<'w, E: differential_dataflow::Data> {
     worker: &'w mut Worker,
     input: InputSession<Epoch, E, isize>,
@@ -376,29 +411,32 @@ struct Feeder<'w, E: differential_dataflow::Data> {
     fed: u64,
     unpublished: u64,
     latency: Option<EpochLatency>,
+    recorder: Option<Recorder>,
 }
 
 /// Step the worker every this many events, so data flows while an epoch fills.
 const STEP_EVERY: u64 = 8192;
 
-impl<E: differential_dataflow::Data> Feeder<'_, E> {
+impl<E: differential_dataflow::Data + Serialize> Feeder<'_, E> {
     fn advance(&mut self, epoch: Epoch) {
         match self.epoch {
             Some(current) if epoch <= current => return,
-            None => {
-                self.first_epoch = Some(epoch);
-                self.epoch = Some(epoch);
-                self.input.advance_to(epoch);
-                return;
-            }
+            None => self.first_epoch = Some(epoch),
             Some(current) => {
                 if let Some(latency) = &mut self.latency {
                     latency.closed(current);
                 }
             }
         }
+        if let Some(recorder) = &mut self.recorder {
+            recorder.advance(epoch);
+        }
+        let first = self.epoch.is_none();
         self.epoch = Some(epoch);
         self.input.advance_to(epoch);
+        if first {
+            return;
+        }
         self.input.flush();
         // Backpressure: the output may lag the input by at most `lag` epochs.
         let bound = epoch.saturating_sub(self.lag);
@@ -409,13 +447,14 @@ impl<E: differential_dataflow::Data> Feeder<'_, E> {
     }
 
     fn give(&mut self, event: E) {
+        if let Some(recorder) = &mut self.recorder {
+            recorder.record(&event);
+        }
         self.input.insert(event);
         self.fed += 1;
         self.unpublished += 1;
         if self.unpublished == STEP_EVERY {
-            self.shared
-                .events
-                .fetch_add(self.unpublished, Ordering::Relaxed);
+            self.shared.events.fetch_add(self.unpublished, Ordering::Relaxed);
             self.unpublished = 0;
             self.worker.step();
             self.observe();
@@ -436,9 +475,13 @@ impl<E: differential_dataflow::Data> Feeder<'_, E> {
         if let (Some(latency), Some(current)) = (&mut self.latency, self.epoch) {
             latency.closed(current);
         }
-        self.shared
-            .events
-            .fetch_add(self.unpublished, Ordering::Relaxed);
+        self.shared.events.fetch_add(self.unpublished, Ordering::Relaxed);
+        // An aborted input is not complete: its last epoch stays open in the log.
+        if !self.shared.aborted()
+            && let Some(recorder) = self.recorder.take()
+        {
+            recorder.finish();
+        }
         std::mem::replace(&mut self.input, InputSession::new()).close();
         while !self.probe.done() && !self.shared.aborted() {
             self.worker.step_or_park(Some(Duration::from_millis(1)));

@@ -13,6 +13,7 @@ use timely::dataflow::operators::vec::Map;
 use timely::dataflow::operators::{Probe, probe};
 
 use crate::digest::{DigestLog, EpochDigest, record_hash};
+use crate::log::LogMessage;
 use crate::{Epoch, HeldPerEpoch, Record};
 use differential_dataflow::consolidation::consolidate;
 
@@ -41,10 +42,11 @@ pub enum SinkMessage<R> {
 ///
 /// Returns a probe that passes epoch `e` only after the sink has digested `e`, and this
 /// worker's share of the per-epoch digests.
-pub fn attach<'s, R: Record>(
+pub(crate) fn attach<'s, R: Record>(
     output: VecCollection<'s, Epoch, R>,
     worker: usize,
     rows: Option<Sender<SinkMessage<R>>>,
+    log: Option<Sender<LogMessage>>,
 ) -> (probe::Handle<Epoch>, Rc<RefCell<DigestLog>>) {
     let digests = Rc::new(RefCell::new(DigestLog::default()));
     let share = Rc::clone(&digests);
@@ -80,6 +82,9 @@ pub fn attach<'s, R: Record>(
                             digest.add(*hash, *diff);
                         }
                         share.borrow_mut().add(epoch, digest);
+                        if let Some(log) = &log {
+                            let _ = log.send(LogMessage::Output { epoch, share: digest });
+                        }
                         if let Some(rows) = &rows
                             && !updates.is_empty()
                         {
@@ -96,14 +101,14 @@ pub fn attach<'s, R: Record>(
                         }
                     }
                     let now = frontier.frontier().first().copied();
-                    if let Some(rows) = &rows
-                        && reported != Some(now)
-                    {
+                    if reported != Some(now) {
                         reported = Some(now);
-                        let _ = rows.send(SinkMessage::Frontier {
-                            worker,
-                            frontier: now,
-                        });
+                        if let Some(rows) = &rows {
+                            let _ = rows.send(SinkMessage::Frontier { worker, frontier: now });
+                        }
+                        if let Some(log) = &log {
+                            let _ = log.send(LogMessage::OutputFrontier { worker, frontier: now });
+                        }
                     }
                 }
             },

@@ -3,12 +3,14 @@
 //! - [`Source::Generated`]: a pure function of the event index. Worker `i` of `W`
 //!   generates indices `i, i+W, ...`, so each epoch holds the same events for any `W`.
 //! - [`Source::Read`]: records read in order (a file, standard input) by one reader
-//!   thread, which assigns epochs with an [`EventClock`] and deals chunks to the workers.
+//!   thread, which assigns epochs and deals chunks to the workers.
+//! - [`Source::Replay`]: the complete epochs of an input log, each with its recorded
+//!   events, dealt the same way.
 
-use std::sync::Arc;
-use std::sync::mpsc::{Receiver, SyncSender, TrySendError};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError};
+use std::time::{Duration, Instant};
 
-use crate::{EngineError, Epoch, EventClock};
+use crate::{Clock, EngineError, Epoch, EpochConfig, EventClock};
 
 /// A record that could not be read.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -22,6 +24,9 @@ pub struct SourceError {
 /// Records read in order, each either an event or the reason it could not be read.
 pub type Records<E> = Box<dyn Iterator<Item = Result<E, SourceError>> + Send>;
 
+/// Recorded epochs in order, each with all its events.
+pub type RecordedEpochs<E> = Box<dyn Iterator<Item = Result<(Epoch, Vec<E>), EngineError>> + Send>;
+
 /// Where a run's events come from.
 pub enum Source<E> {
     /// `events` events, event `i` being `generate(i)`; event times never decrease with `i`.
@@ -29,14 +34,21 @@ pub enum Source<E> {
         /// How many events.
         events: u64,
         /// The generator: a pure function of the index.
-        generate: Arc<dyn Fn(u64) -> E + Send + Sync>,
+        generate: std::sync::Arc<dyn Fn(u64) -> E + Send + Sync>,
     },
-    /// Records read in order; epochs are assigned in that order.
+    /// Records read in order; epochs are assigned in that order by the run's clock.
     Read {
         /// The file name, or `<stdin>`, for error messages.
         name: String,
         /// The records.
         records: Records<E>,
+    },
+    /// Epochs replayed from an input log, with the epochs they were recorded at.
+    Replay {
+        /// The log's name, for messages.
+        name: String,
+        /// The epochs.
+        epochs: RecordedEpochs<E>,
     },
 }
 
@@ -45,6 +57,7 @@ impl<E> std::fmt::Debug for Source<E> {
         match self {
             Source::Generated { events, .. } => write!(f, "Source::Generated({events} events)"),
             Source::Read { name, .. } => write!(f, "Source::Read({name})"),
+            Source::Replay { name, .. } => write!(f, "Source::Replay({name})"),
         }
     }
 }
@@ -58,90 +71,176 @@ pub(crate) enum Dealt<E> {
     Advance(Epoch),
 }
 
+/// A worker's end of the dealing channel.
+pub(crate) type DealtReceiver<E> = Receiver<Dealt<E>>;
+
 const CHUNK: usize = 1024;
 
-/// Reads `records` in order, assigns epochs, and deals chunks round-robin to `workers`.
-/// Returns how many records were read, or the first bad record's error (after dealing
-/// everything before it, so completed epochs still complete).
-pub(crate) fn deal<E>(
-    name: &str,
-    records: Records<E>,
-    time_of: fn(&E) -> u64,
-    epoch_ms: u64,
+/// Deals chunks of events round-robin to the workers, and epoch advances to all.
+struct Dealer<'a, E> {
     workers: Vec<SyncSender<Dealt<E>>>,
-    stop: &dyn Fn() -> bool,
-) -> Result<u64, EngineError> {
-    let mut clock = EventClock::new(epoch_ms);
-    let mut chunk: Vec<E> = Vec::with_capacity(CHUNK);
-    let mut chunk_epoch: Option<Epoch> = None;
-    let mut next_worker = 0;
-    let mut read = 0u64;
-    let send = |worker: usize, message: Dealt<E>| -> bool {
-        // Blocks while the worker is behind (backpressure); false if it has gone.
-        let mut message = message;
+    next: usize,
+    stop: &'a dyn Fn() -> bool,
+}
+
+impl<E> Dealer<'_, E> {
+    /// Sends, waiting while the worker is behind (backpressure); false if it is gone or
+    /// the run stopped.
+    fn send(&self, worker: usize, mut message: Dealt<E>) -> bool {
         loop {
-            match workers[worker].try_send(message) {
+            match self.workers[worker].try_send(message) {
                 Ok(()) => return true,
                 Err(TrySendError::Disconnected(_)) => return false,
                 Err(TrySendError::Full(returned)) => {
-                    if stop() {
+                    if (self.stop)() {
                         return false;
                     }
                     message = returned;
-                    std::thread::sleep(std::time::Duration::from_micros(200));
+                    std::thread::sleep(Duration::from_micros(200));
                 }
             }
-        }
-    };
-    let mut failure = None;
-    for record in records {
-        let event = match record {
-            Ok(event) => event,
-            Err(e) => {
-                failure = Some(EngineError::Input {
-                    source_name: name.to_string(),
-                    line: e.line,
-                    message: e.message,
-                });
-                break;
-            }
-        };
-        read += 1;
-        let epoch = clock.assign(time_of(&event));
-        if chunk_epoch != Some(epoch) {
-            if let Some(previous) = chunk_epoch {
-                if !chunk.is_empty() {
-                    let full = std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK));
-                    if !send(next_worker, Dealt::Events(previous, full)) {
-                        return Ok(read);
-                    }
-                    next_worker = (next_worker + 1) % workers.len();
-                }
-                for worker in 0..workers.len() {
-                    if !send(worker, Dealt::Advance(epoch)) {
-                        return Ok(read);
-                    }
-                }
-            }
-            chunk_epoch = Some(epoch);
-        }
-        chunk.push(event);
-        if chunk.len() == CHUNK {
-            let full = std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK));
-            if !send(next_worker, Dealt::Events(epoch, full)) {
-                return Ok(read);
-            }
-            next_worker = (next_worker + 1) % workers.len();
         }
     }
-    if let (Some(epoch), false) = (chunk_epoch, chunk.is_empty()) {
-        send(next_worker, Dealt::Events(epoch, chunk));
+
+    fn events(&mut self, epoch: Epoch, events: Vec<E>) -> bool {
+        if events.is_empty() {
+            return true;
+        }
+        let worker = self.next;
+        self.next = (self.next + 1) % self.workers.len();
+        self.send(worker, Dealt::Events(epoch, events))
     }
-    match failure {
-        Some(error) => Err(error),
-        None => Ok(read),
+
+    fn advance(&self, epoch: Epoch) -> bool {
+        (0..self.workers.len()).all(|worker| self.send(worker, Dealt::Advance(epoch)))
     }
 }
 
-/// A worker's end of the dealing channel.
-pub(crate) type DealtReceiver<E> = Receiver<Dealt<E>>;
+/// Cuts a stream of events into per-epoch chunks.
+struct Chunker<E> {
+    epoch: Option<Epoch>,
+    chunk: Vec<E>,
+}
+
+impl<E> Chunker<E> {
+    /// Adds an event at `epoch` (never decreasing); false if the run stopped.
+    fn push(&mut self, dealer: &mut Dealer<'_, E>, epoch: Epoch, event: E) -> bool {
+        if !self.move_to(dealer, epoch) {
+            return false;
+        }
+        self.chunk.push(event);
+        self.chunk.len() < CHUNK || self.flush(dealer)
+    }
+
+    /// Moves the input to `epoch`, closing the epochs before it.
+    fn move_to(&mut self, dealer: &mut Dealer<'_, E>, epoch: Epoch) -> bool {
+        match self.epoch {
+            Some(current) if epoch <= current => true,
+            None => {
+                self.epoch = Some(epoch);
+                true
+            }
+            Some(_) => {
+                let flushed = self.flush(dealer);
+                self.epoch = Some(epoch);
+                flushed && dealer.advance(epoch)
+            }
+        }
+    }
+
+    fn flush(&mut self, dealer: &mut Dealer<'_, E>) -> bool {
+        let chunk = std::mem::replace(&mut self.chunk, Vec::with_capacity(CHUNK));
+        dealer.events(self.epoch.unwrap_or(0), chunk)
+    }
+}
+
+/// Reads the source on this thread and deals it to the workers. Returns the number of
+/// events dealt, or the first bad record's error after dealing everything before it.
+pub(crate) fn deal<E: Send + 'static>(
+    source: Source<E>,
+    time_of: fn(&E) -> u64,
+    epochs: EpochConfig,
+    started: Instant,
+    workers: Vec<SyncSender<Dealt<E>>>,
+    stop: &dyn Fn() -> bool,
+) -> Result<u64, EngineError> {
+    let mut dealer = Dealer { workers, next: 0, stop };
+    let mut chunker = Chunker { epoch: None, chunk: Vec::with_capacity(CHUNK) };
+    let mut dealt = 0u64;
+    let input_error = |name: &str, e: SourceError| EngineError::Input {
+        source_name: name.to_string(),
+        line: e.line,
+        message: e.message,
+    };
+    let outcome = match source {
+        Source::Generated { .. } => Err(EngineError::Bug("generated sources are not dealt".into())),
+        Source::Replay { epochs: recorded, .. } => (|| {
+            for epoch in recorded {
+                let (epoch, events) = epoch?;
+                if !chunker.move_to(&mut dealer, epoch) {
+                    break;
+                }
+                dealt += events.len() as u64;
+                for event in events {
+                    if !chunker.push(&mut dealer, epoch, event) {
+                        return Ok(());
+                    }
+                }
+            }
+            Ok(())
+        })(),
+        Source::Read { name, records } => match epochs.clock {
+            Clock::Event => (|| {
+                let mut clock = EventClock::new(epochs.epoch_ms);
+                for record in records {
+                    let event = record.map_err(|e| input_error(&name, e))?;
+                    dealt += 1;
+                    if !chunker.push(&mut dealer, clock.assign(time_of(&event)), event) {
+                        break;
+                    }
+                }
+                Ok(())
+            })(),
+            Clock::Processing => (|| {
+                // A helper thread reads, so epochs advance with the wall clock even while
+                // the input is idle (a terminal, a slow pipe).
+                let (tx, rx) = std::sync::mpsc::sync_channel(CHUNK * 4);
+                std::thread::Builder::new()
+                    .name("reprise-read".into())
+                    .spawn(move || {
+                        for record in records {
+                            if tx.send(record).is_err() {
+                                break;
+                            }
+                        }
+                    })
+                    .map_err(|e| EngineError::io("starting the input thread", e))?;
+                let epoch_ms = epochs.epoch_ms;
+                let now_epoch = || started.elapsed().as_millis() as u64 / epoch_ms;
+                loop {
+                    let epoch = now_epoch();
+                    if !chunker.move_to(&mut dealer, epoch) {
+                        break;
+                    }
+                    let next_boundary = Duration::from_millis((epoch + 1) * epoch_ms);
+                    let wait = next_boundary.saturating_sub(started.elapsed());
+                    match rx.recv_timeout(wait) {
+                        Ok(record) => {
+                            let event = record.map_err(|e| input_error(&name, e))?;
+                            dealt += 1;
+                            if !chunker.push(&mut dealer, now_epoch().max(epoch), event) {
+                                break;
+                            }
+                        }
+                        Err(RecvTimeoutError::Timeout) => {}
+                        Err(RecvTimeoutError::Disconnected) => break,
+                    }
+                }
+                Ok(())
+            })(),
+        },
+    };
+    // Deal what was read before stopping, so every epoch before an error completes.
+    chunker.flush(&mut dealer);
+    outcome.map(|()| dealt)
+}

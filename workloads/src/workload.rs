@@ -11,7 +11,7 @@ use reprise_datasets::format::{Format, FormatError, read_records, write_records}
 use reprise_engine::digest::{DigestLog, EpochDigest, record_hash};
 use reprise_engine::output::FileFormat;
 use reprise_engine::{
-    EngineError, Epoch, EpochConfig, EventClock, Job, ParamSpec, Params, Progress, Records,
+    Clock, EngineError, Epoch, EpochConfig, EventClock, Job, ParamSpec, Params, Progress, Records,
     RunConfig, RunResult, Source, SourceError, run,
 };
 use serde::Serialize;
@@ -52,6 +52,13 @@ pub enum Input {
         /// Its format.
         format: FileFormat,
     },
+    /// The complete epochs of an input log, up to `until` (inclusive).
+    Log {
+        /// The log.
+        path: PathBuf,
+        /// The last epoch to replay.
+        until: Option<Epoch>,
+    },
 }
 
 impl Input {
@@ -65,6 +72,7 @@ impl Input {
                 path: Some(path), ..
             } => path.display().to_string(),
             Input::File { path: None, .. } => "<stdin>".to_string(),
+            Input::Log { path, .. } => format!("replay of {}", path.display()),
         }
     }
 }
@@ -207,6 +215,10 @@ impl<D: Definition> Workload for Registered<D> {
                 let (name, records) = open_records::<D>(path, *format)?;
                 Source::Read { name, records }
             }
+            Input::Log { path, until } => {
+                let epochs = reprise_engine::log::epochs::<D::Event>(path, *until)?;
+                Source::Replay { name: path.display().to_string(), epochs: Box::new(epochs) }
+            }
         };
         run(job, source, config, on_progress)
     }
@@ -217,6 +229,11 @@ impl<D: Definition> Workload for Registered<D> {
         input: &Input,
         epochs: &EpochConfig,
     ) -> Result<BaselineResult, EngineError> {
+        if epochs.clock == Clock::Processing && !matches!(input, Input::Log { .. }) {
+            return Err(EngineError::config(
+                "--check baseline needs --clock event: a processing-time run's epochs come from the wall clock, so only its input log reproduces them (record it with --record, then `reprise replay`)",
+            ));
+        }
         let job = D::from_params(params)?;
         let started = Instant::now();
         let mut clock = EventClock::new(epochs.epoch_ms);
@@ -239,6 +256,19 @@ impl<D: Definition> Workload for Registered<D> {
                     });
                     job.baseline(epochs, &mut stream, &mut emit);
                     events = *count;
+                }
+                Input::Log { path, until } => {
+                    let mut stream = reprise_engine::log::epochs::<D::Event>(path, *until)?
+                        .map_while(|epoch| match epoch {
+                            Ok((epoch, events)) => Some(events.into_iter().map(move |e| (epoch, e))),
+                            Err(e) => {
+                                failure = Some(e);
+                                None
+                            }
+                        })
+                        .flatten()
+                        .inspect(|_| events += 1);
+                    job.baseline(epochs, &mut stream, &mut emit);
                 }
                 Input::File { path: None, .. } => {
                     return Err(EngineError::config(

@@ -1,0 +1,17 @@
+//! The input log: what entered the dataflow, per epoch, so any run replays exactly.
+//!
+//! A log is one file: magic bytes and a format version, then framed blocks (length,
+//! CRC32C, kind, codec, payload) holding a header (workload, parameters, seeds, clock,
+//! the recording's workers), the events of each epoch as they were fed, markers saying
+//! which epochs are complete, and the per-epoch output digests. It is written as the run
+//! goes and flushed whenever an epoch's input is complete, so a run that crashes leaves a
+//! log whose complete epochs replay. See `docs/log-format.md` for the byte layout.
+
+pub mod format;
+mod reader;
+mod writer;
+
+pub use format::{LogEnd, LogHeader, RecordedClock};
+pub use reader::{EpochInput, LogScan, epochs, scan};
+pub(crate) use writer::{LogMessage, Recorder, write_log};
+pub use writer::{RecordSpec, RecordStats};

@@ -1,0 +1,347 @@
+//! Reading a log: a validating scan (header, epochs, digests, where it ends), then a
+//! stream of complete epochs for replay.
+//!
+//! Nothing a log contains can make the reader panic, hang, or allocate more than
+//! [`MAX_BLOCK_BYTES`] at once: lengths are checked before anything is read, every block's
+//! CRC32C before it is decoded, and decompressed sizes before anything is decompressed.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{BufReader, ErrorKind, Read};
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::format::{
+    BlockKind, Codec, FILE_HEADER_LEN, FORMAT_VERSION, FRAME_HEADER_LEN, InputClosed, LogEnd,
+    LogHeader, MAGIC, MAX_BLOCK_BYTES, OLDEST_READABLE_VERSION, OutputDigests,
+};
+use crate::digest::{DigestLog, EpochDigest};
+use crate::{EngineError, Epoch};
+
+/// One block, checked and decompressed.
+struct Block {
+    kind: BlockKind,
+    offset: u64,
+    payload: Vec<u8>,
+    stored_len: u64,
+}
+
+/// Where a log's blocks stop.
+enum Stop {
+    /// A clean end of file after a whole block.
+    End,
+    /// The file ends inside a block: the crash case.
+    Truncated { offset: u64 },
+}
+
+/// Reads blocks one by one.
+struct BlockReader {
+    path: PathBuf,
+    file: BufReader<File>,
+    offset: u64,
+    /// The epoch being read, for error messages: the first epoch not yet closed.
+    epoch: Epoch,
+}
+
+impl BlockReader {
+    fn open(path: &Path) -> Result<(Self, u16), EngineError> {
+        let file = File::open(path)
+            .map_err(|e| EngineError::io(format!("opening input log {}", path.display()), e))?;
+        let mut reader = Self { path: path.to_path_buf(), file: BufReader::with_capacity(1 << 20, file), offset: 0, epoch: 0 };
+        let mut header = [0u8; FILE_HEADER_LEN];
+        match read_full(&mut reader.file, &mut header) {
+            Ok(true) => {}
+            Ok(false) => return Err(reader.corrupt(0, "the file is too short to be a Reprise log".into())),
+            Err(e) => return Err(EngineError::io(format!("reading input log {}", path.display()), e)),
+        }
+        if header[..8] != MAGIC {
+            return Err(reader.corrupt(0, "this is not a Reprise input log (wrong magic bytes)".into()));
+        }
+        let version = u16::from_le_bytes([header[8], header[9]]);
+        if !(OLDEST_READABLE_VERSION..=FORMAT_VERSION).contains(&version) {
+            return Err(reader.corrupt(
+                8,
+                format!("recorded with format version {version}; this build reads versions {OLDEST_READABLE_VERSION}..={FORMAT_VERSION}"),
+            ));
+        }
+        reader.offset = FILE_HEADER_LEN as u64;
+        Ok((reader, version))
+    }
+
+    fn corrupt(&self, offset: u64, message: String) -> EngineError {
+        EngineError::Log { path: self.path.display().to_string(), offset, epoch: self.epoch, message }
+    }
+
+    /// The next block, or where the blocks stop.
+    fn next(&mut self) -> Result<Result<Block, Stop>, EngineError> {
+        let offset = self.offset;
+        let io = |e: std::io::Error| EngineError::io(format!("reading input log {}", self.path.display()), e);
+        let mut frame = [0u8; FRAME_HEADER_LEN];
+        let mut first = [0u8; 1];
+        // Distinguish a clean end (no byte at all) from a frame cut short.
+        match self.file.read(&mut first) {
+            Ok(0) => return Ok(Err(Stop::End)),
+            Ok(_) => frame[0] = first[0],
+            Err(e) if e.kind() == ErrorKind::Interrupted => return self.next(),
+            Err(e) => return Err(io(e)),
+        }
+        if !read_full(&mut self.file, &mut frame[1..]).map_err(io)? {
+            return Ok(Err(Stop::Truncated { offset }));
+        }
+        let body_len = u32::from_le_bytes(frame[..4].try_into().expect("4 bytes")) as usize;
+        let crc = u32::from_le_bytes(frame[4..].try_into().expect("4 bytes"));
+        if !(2..=MAX_BLOCK_BYTES).contains(&body_len) {
+            return Err(self.corrupt(offset, format!("block length {body_len} is outside 2..={MAX_BLOCK_BYTES}: the log is corrupt")));
+        }
+        let mut body = vec![0u8; body_len];
+        if !read_full(&mut self.file, &mut body).map_err(io)? {
+            return Ok(Err(Stop::Truncated { offset }));
+        }
+        self.offset += (FRAME_HEADER_LEN + body_len) as u64;
+        if crc32c::crc32c(&body) != crc {
+            return Err(self.corrupt(offset, "block checksum mismatch: the log is corrupt".into()));
+        }
+        let kind = BlockKind::from_tag(body[0])
+            .ok_or_else(|| self.corrupt(offset, format!("unknown block kind {}", body[0])))?;
+        let payload = match body[1] {
+            c if c == Codec::Raw as u8 => body.split_off(2),
+            c if c == Codec::Lz4 as u8 => {
+                let (size, compressed) = lz4_flex::block::uncompressed_size(&body[2..])
+                    .map_err(|e| self.corrupt(offset, format!("bad compressed block: {e}")))?;
+                if size > MAX_BLOCK_BYTES {
+                    return Err(self.corrupt(offset, format!("decompressed size {size} exceeds {MAX_BLOCK_BYTES}")));
+                }
+                let payload = lz4_flex::block::decompress(compressed, size)
+                    .map_err(|e| self.corrupt(offset, format!("bad compressed block: {e}")))?;
+                if payload.len() != size {
+                    return Err(self.corrupt(offset, "compressed block has the wrong size".into()));
+                }
+                payload
+            }
+            other => return Err(self.corrupt(offset, format!("unknown block codec {other}"))),
+        };
+        Ok(Ok(Block { kind, offset, payload, stored_len: (FRAME_HEADER_LEN + body_len) as u64 }))
+    }
+
+    fn decode<T: DeserializeOwned>(&self, block: &Block, what: &str) -> Result<T, EngineError> {
+        match postcard::take_from_bytes::<T>(&block.payload) {
+            Ok((value, [])) => Ok(value),
+            Ok(_) => Err(self.corrupt(block.offset, format!("{what} block has trailing bytes"))),
+            Err(e) => Err(self.corrupt(block.offset, format!("{what} block does not decode: {e}"))),
+        }
+    }
+}
+
+/// Fills `buf`; false if the file ended first (having read part of it or nothing).
+fn read_full(file: &mut impl Read, buf: &mut [u8]) -> std::io::Result<bool> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match file.read(&mut buf[filled..]) {
+            Ok(0) => return Ok(false),
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(true)
+}
+
+/// Per-epoch input statistics.
+#[derive(Clone, Copy, Debug, Default, Serialize)]
+pub struct EpochInput {
+    /// Events recorded in the epoch.
+    pub events: u64,
+    /// Bytes of its events blocks in the file.
+    pub bytes: u64,
+}
+
+/// What a validating pass over a log found.
+#[derive(Clone, Debug, Serialize)]
+pub struct LogScan {
+    /// The file.
+    pub path: PathBuf,
+    /// The file's format version.
+    pub format_version: u16,
+    /// The header.
+    pub header: LogHeader,
+    /// Input per epoch, for the epochs whose input is complete.
+    pub epochs: BTreeMap<Epoch, EpochInput>,
+    /// Every epoch before this one has its complete input in the log.
+    pub input_complete_before: Epoch,
+    /// Recorded output digests, complete before `output_complete_before`.
+    pub digests: DigestLog,
+    /// Every epoch before this one has its recorded output digest.
+    pub output_complete_before: Epoch,
+    /// How the run ended, if the log says.
+    pub end: Option<LogEnd>,
+    /// Where the file ends inside a block (a crash or a copy cut short).
+    pub truncated_at: Option<u64>,
+    /// File size in bytes.
+    pub file_bytes: u64,
+}
+
+impl LogScan {
+    /// Events in the complete epochs.
+    pub fn events(&self) -> u64 {
+        self.epochs.values().map(|e| e.events).sum()
+    }
+}
+
+/// Reads and checks a whole log without decoding events. A damaged block is an error;
+/// a file that ends inside a block is a truncated log, scanned up to the damage.
+pub fn scan(path: &Path) -> Result<LogScan, EngineError> {
+    let (mut reader, format_version) = BlockReader::open(path)?;
+    let header = match reader.next()? {
+        Ok(block) if block.kind == BlockKind::Header => reader.decode::<LogHeader>(&block, "header")?,
+        Ok(block) => return Err(reader.corrupt(block.offset, "the first block is not a header".into())),
+        Err(_) => return Err(reader.corrupt(FILE_HEADER_LEN as u64, "the log ends before its header".into())),
+    };
+    let mut pending: BTreeMap<Epoch, EpochInput> = BTreeMap::new();
+    let mut scan = LogScan {
+        path: path.to_path_buf(),
+        format_version,
+        header,
+        epochs: BTreeMap::new(),
+        input_complete_before: 0,
+        digests: DigestLog::default(),
+        output_complete_before: 0,
+        end: None,
+        truncated_at: None,
+        file_bytes: 0,
+    };
+    loop {
+        let block = match reader.next()? {
+            Ok(block) => block,
+            Err(Stop::End) => break,
+            Err(Stop::Truncated { offset }) => {
+                scan.truncated_at = Some(offset);
+                break;
+            }
+        };
+        match block.kind {
+            BlockKind::Header => return Err(reader.corrupt(block.offset, "a second header block".into())),
+            BlockKind::Events => {
+                let (epoch, count) = events_header(&reader, &block)?;
+                let entry = pending.entry(epoch).or_default();
+                entry.events += count;
+                entry.bytes += block.stored_len;
+            }
+            BlockKind::InputClosed => {
+                let InputClosed { before } = reader.decode(&block, "input-closed")?;
+                if before < scan.input_complete_before {
+                    return Err(reader.corrupt(block.offset, "input-closed markers go backwards".into()));
+                }
+                scan.input_complete_before = before;
+                reader.epoch = before;
+                while let Some(entry) = pending.first_entry() {
+                    if *entry.key() >= before {
+                        break;
+                    }
+                    let (epoch, input) = entry.remove_entry();
+                    scan.epochs.insert(epoch, input);
+                }
+            }
+            BlockKind::OutputDigests => {
+                let OutputDigests { before, digests } = reader.decode(&block, "output-digests")?;
+                for (epoch, digest, updates) in digests {
+                    scan.digests.add(epoch, EpochDigest { digest, updates });
+                }
+                scan.output_complete_before = scan.output_complete_before.max(before);
+            }
+            BlockKind::End => scan.end = Some(reader.decode(&block, "end")?),
+        }
+    }
+    scan.file_bytes = std::fs::metadata(path).map_or(reader.offset, |m| m.len());
+    Ok(scan)
+}
+
+fn events_header(reader: &BlockReader, block: &Block) -> Result<(Epoch, u64), EngineError> {
+    postcard::take_from_bytes::<(Epoch, u64)>(&block.payload)
+        .map(|(header, _)| header)
+        .map_err(|e| reader.corrupt(block.offset, format!("events block does not decode: {e}")))
+}
+
+/// The complete epochs of a log, in order, each with all its events: what replay feeds.
+/// Epochs after `until` (inclusive bound) are not read.
+pub fn epochs<E: DeserializeOwned + Send + 'static>(
+    path: &Path,
+    until: Option<Epoch>,
+) -> Result<impl Iterator<Item = Result<(Epoch, Vec<E>), EngineError>> + Send + 'static, EngineError> {
+    let (mut reader, _) = BlockReader::open(path)?;
+    reader.next()?.map_err(|_| reader.corrupt(FILE_HEADER_LEN as u64, "the log ends before its header".into()))?;
+    let mut pending: BTreeMap<Epoch, Vec<E>> = BTreeMap::new();
+    let mut ready: std::collections::VecDeque<(Epoch, Vec<E>)> = Default::default();
+    let mut done = false;
+    Ok(std::iter::from_fn(move || {
+        loop {
+            if let Some(epoch) = ready.pop_front() {
+                if until.is_some_and(|until| epoch.0 > until) {
+                    done = true;
+                    ready.clear();
+                    return None;
+                }
+                return Some(Ok(epoch));
+            }
+            if done {
+                return None;
+            }
+            let block = match reader.next() {
+                Ok(Ok(block)) => block,
+                Ok(Err(_)) => {
+                    done = true; // events after the last input-closed marker are incomplete
+                    return None;
+                }
+                Err(e) => {
+                    done = true;
+                    return Some(Err(e));
+                }
+            };
+            match block.kind {
+                BlockKind::Events => match decode_events::<E>(&reader, &block) {
+                    Ok((epoch, events)) => pending.entry(epoch).or_default().extend(events),
+                    Err(e) => {
+                        done = true;
+                        return Some(Err(e));
+                    }
+                },
+                BlockKind::InputClosed => match reader.decode::<InputClosed>(&block, "input-closed") {
+                    Ok(InputClosed { before }) => {
+                        reader.epoch = before;
+                        while let Some(entry) = pending.first_entry() {
+                            if *entry.key() >= before {
+                                break;
+                            }
+                            ready.push_back(entry.remove_entry());
+                        }
+                    }
+                    Err(e) => {
+                        done = true;
+                        return Some(Err(e));
+                    }
+                },
+                _ => {}
+            }
+        }
+    }))
+}
+
+fn decode_events<E: DeserializeOwned>(reader: &BlockReader, block: &Block) -> Result<(Epoch, Vec<E>), EngineError> {
+    let bad = |e: postcard::Error| reader.corrupt(block.offset, format!("events block does not decode as this workload's events: {e}"));
+    let ((epoch, count), mut rest) = postcard::take_from_bytes::<(Epoch, u64)>(&block.payload).map_err(bad)?;
+    // Each event takes at least one byte: a larger count is corrupt, not a reason to allocate.
+    if count > rest.len() as u64 {
+        return Err(reader.corrupt(block.offset, format!("events block claims {count} events in {} bytes", rest.len())));
+    }
+    let mut events = Vec::with_capacity(count as usize);
+    for _ in 0..count {
+        let (event, tail) = postcard::take_from_bytes::<E>(rest).map_err(bad)?;
+        events.push(event);
+        rest = tail;
+    }
+    if !rest.is_empty() {
+        return Err(reader.corrupt(block.offset, "events block has trailing bytes".into()));
+    }
+    Ok((epoch, events))
+}

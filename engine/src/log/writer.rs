@@ -1,0 +1,159 @@
+//! Writing a log as the run goes: workers encode their events, one thread writes blocks
+//! and flushes whenever every worker has closed another epoch.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::PathBuf;
+use std::sync::mpsc::{Receiver, Sender};
+
+use serde::Serialize;
+
+use super::format::{
+    BlockKind, InputClosed, LogEnd, LogHeader, OutputDigests, TARGET_EVENTS_BLOCK_BYTES, encode,
+    file_header, frame,
+};
+use crate::digest::{DigestLog, EpochDigest};
+use crate::{EngineError, Epoch};
+
+/// What workers send the log writer.
+#[derive(Debug)]
+pub(crate) enum LogMessage {
+    /// A framed events block.
+    Events(Vec<u8>),
+    /// A worker has recorded every event of the epochs before `before`.
+    InputClosed { worker: usize, before: Epoch },
+    /// A worker's sink finished `epoch` with this digest share.
+    Output { epoch: Epoch, share: EpochDigest },
+    /// A worker's sink frontier moved to `frontier` (`None`: complete).
+    OutputFrontier { worker: usize, frontier: Option<Epoch> },
+    /// The run is over; sent by the driving thread after the workers stopped.
+    End(LogEnd),
+}
+
+/// How to record.
+#[derive(Clone, Debug)]
+pub struct RecordSpec {
+    /// The log file.
+    pub path: PathBuf,
+    /// Its header.
+    pub header: LogHeader,
+    /// Compress blocks with LZ4.
+    pub compress: bool,
+}
+
+/// What was recorded.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct RecordStats {
+    /// The log file.
+    pub path: PathBuf,
+    /// Its size in bytes.
+    pub bytes: u64,
+}
+
+/// One worker's recorder: encodes the events it feeds, one epoch at a time.
+#[derive(Debug)]
+pub(crate) struct Recorder {
+    worker: usize,
+    compress: bool,
+    log: Sender<LogMessage>,
+    epoch: Epoch,
+    count: u64,
+    encoded: Vec<u8>,
+}
+
+impl Recorder {
+    pub(crate) fn new(worker: usize, compress: bool, log: Sender<LogMessage>) -> Self {
+        Self { worker, compress, log, epoch: 0, count: 0, encoded: Vec::new() }
+    }
+
+    /// Records one event of the current epoch.
+    pub(crate) fn record<E: Serialize>(&mut self, event: &E) {
+        self.encoded = postcard::to_extend(event, std::mem::take(&mut self.encoded))
+            .expect("events are plain serde data");
+        self.count += 1;
+        if self.encoded.len() >= TARGET_EVENTS_BLOCK_BYTES {
+            self.flush();
+        }
+    }
+
+    /// The input moved on to `epoch`: everything before it is recorded.
+    pub(crate) fn advance(&mut self, epoch: Epoch) {
+        self.flush();
+        self.epoch = epoch;
+        let _ = self.log.send(LogMessage::InputClosed { worker: self.worker, before: epoch });
+    }
+
+    fn flush(&mut self) {
+        if self.count == 0 {
+            return;
+        }
+        let mut payload = encode(&(self.epoch, self.count));
+        payload.extend_from_slice(&self.encoded);
+        let _ = self.log.send(LogMessage::Events(frame(BlockKind::Events, &payload, self.compress)));
+        self.encoded.clear();
+        self.count = 0;
+    }
+
+    /// The input ended.
+    pub(crate) fn finish(mut self) {
+        self.advance(Epoch::MAX);
+    }
+}
+
+/// Writes the log from the workers' messages until every sender is gone.
+pub(crate) fn write_log(
+    spec: RecordSpec,
+    workers: usize,
+    messages: Receiver<LogMessage>,
+) -> Result<RecordStats, EngineError> {
+    let context = || format!("writing input log {}", spec.path.display());
+    let file = File::create(&spec.path).map_err(|e| {
+        EngineError::io(format!("creating input log {}", spec.path.display()), e)
+    })?;
+    let mut out = BufWriter::with_capacity(1 << 20, file);
+    let mut bytes = 0u64;
+    let mut write = |out: &mut BufWriter<File>, block: &[u8]| -> Result<(), EngineError> {
+        bytes += block.len() as u64;
+        out.write_all(block).map_err(|e| EngineError::io(context(), e))
+    };
+    write(&mut out, &file_header())?;
+    write(&mut out, &frame(BlockKind::Header, &encode(&spec.header), false))?;
+    out.flush().map_err(|e| EngineError::io(context(), e))?;
+
+    let mut input_closed = vec![0; workers];
+    let mut closed_before = 0;
+    let mut output_frontiers = vec![0; workers];
+    let mut output_before = 0;
+    let mut shares = DigestLog::default();
+    for message in messages {
+        match message {
+            LogMessage::Events(block) => write(&mut out, &block)?,
+            LogMessage::InputClosed { worker, before } => {
+                input_closed[worker] = before;
+                let all = input_closed.iter().copied().min().unwrap_or(0);
+                if all > closed_before {
+                    closed_before = all;
+                    write(&mut out, &frame(BlockKind::InputClosed, &encode(&InputClosed { before: all }), false))?;
+                    // A crash from here on loses nothing before `all`.
+                    out.flush().map_err(|e| EngineError::io(context(), e))?;
+                }
+            }
+            LogMessage::Output { epoch, share } => shares.add(epoch, share),
+            LogMessage::OutputFrontier { worker, frontier } => {
+                output_frontiers[worker] = frontier.unwrap_or(Epoch::MAX);
+                let all = output_frontiers.iter().copied().min().unwrap_or(0);
+                if all > output_before {
+                    output_before = all;
+                    let digests = shares.take_before(all);
+                    let block = OutputDigests { before: all, digests };
+                    write(&mut out, &frame(BlockKind::OutputDigests, &encode(&block), true))?;
+                }
+            }
+            LogMessage::End(end) => {
+                write(&mut out, &frame(BlockKind::End, &encode(&end), false))?;
+            }
+        }
+    }
+    out.flush().map_err(|e| EngineError::io(context(), e))?;
+    Ok(RecordStats { path: spec.path, bytes })
+}
