@@ -91,12 +91,17 @@ impl DigestLog {
     pub fn take_before(&mut self, before: Epoch) -> Vec<(Epoch, u64, u64)> {
         let rest = self.epochs.split_off(&before);
         let taken = std::mem::replace(&mut self.epochs, rest);
-        taken.into_iter().map(|(e, d)| (e, d.digest, d.updates)).collect()
+        taken
+            .into_iter()
+            .map(|(e, d)| (e, d.digest, d.updates))
+            .collect()
     }
 
     /// The epochs before `before` only.
     pub fn before(&self, before: Epoch) -> DigestLog {
-        DigestLog { epochs: self.epochs.range(..before).map(|(e, d)| (*e, *d)).collect() }
+        DigestLog {
+            epochs: self.epochs.range(..before).map(|(e, d)| (*e, *d)).collect(),
+        }
     }
 
     /// The epochs with output, in order.

@@ -79,7 +79,10 @@ pub struct EpochConfig {
 impl EpochConfig {
     /// Event-time epochs of `epoch_ms`.
     pub fn event_time(epoch_ms: u64) -> Self {
-        Self { epoch_ms, clock: Clock::Event }
+        Self {
+            epoch_ms,
+            clock: Clock::Event,
+        }
     }
 
     /// The time windows see for an event with event time `event_time_ms` that entered at

@@ -47,10 +47,10 @@
 #![deny(missing_docs)]
 
 pub mod digest;
-pub mod log;
 mod epoch;
 mod error;
 mod job;
+pub mod log;
 pub mod metrics;
 pub mod output;
 mod params;

@@ -86,7 +86,8 @@ pub struct RunResult {
 impl RunResult {
     /// Number of epochs the input spanned.
     pub fn epochs(&self) -> u64 {
-        self.input_epochs.map_or(0, |(first, last)| last - first + 1)
+        self.input_epochs
+            .map_or(0, |(first, last)| last - first + 1)
     }
 
     /// Events per second of wall-clock time.
@@ -166,14 +167,22 @@ pub fn run<J: Job>(
             let closing_job = Arc::clone(&job);
             let closing: ClosingEpoch<J::Output> =
                 Arc::new(move |record| closing_job.closing_epoch(record, &epochs));
-            (Some(tx), Some(helper("output", move || write_output(spec, workers, closing, rx))?))
+            (
+                Some(tx),
+                Some(helper("output", move || {
+                    write_output(spec, workers, closing, rx)
+                })?),
+            )
         }
         None => (None, None),
     };
     let (log_tx, log_writer) = match config.record.clone() {
         Some(spec) => {
             let (tx, rx) = mpsc::channel();
-            (Some(tx), Some(helper("log", move || write_log(spec, workers, rx))?))
+            (
+                Some(tx),
+                Some(helper("log", move || write_log(spec, workers, rx))?),
+            )
         }
         None => (None, None),
     };
@@ -185,11 +194,14 @@ pub fn run<J: Job>(
             (Some(events), Feed::Generated { events, generate }, None)
         }
         source => {
-            let (senders, receivers): (Vec<_>, Vec<_>) =
-                (0..workers).map(|_| mpsc::sync_channel::<Dealt<J::Event>>(64)).unzip();
+            let (senders, receivers): (Vec<_>, Vec<_>) = (0..workers)
+                .map(|_| mpsc::sync_channel::<Dealt<J::Event>>(64))
+                .unzip();
             let reader_shared = Arc::clone(&shared);
             let reader = helper("reader", move || {
-                deal(source, J::event_time_ms, epochs, started, senders, &|| reader_shared.aborted())
+                deal(source, J::event_time_ms, epochs, started, senders, &|| {
+                    reader_shared.aborted()
+                })
             })?;
             let receivers = receivers.into_iter().map(Some).collect();
             (None, Feed::Dealt(Mutex::new(receivers)), Some(reader))
@@ -202,7 +214,11 @@ pub fn run<J: Job>(
     let guards = timely::execute(timely::Config::process(workers), move |worker| {
         let index = worker.index();
         let shared = Arc::clone(&worker_shared);
-        let sinks = Sinks { rows: rows_tx.clone(), log: worker_log.clone(), compress };
+        let sinks = Sinks {
+            rows: rows_tx.clone(),
+            log: worker_log.clone(),
+            compress,
+        };
         let body = AssertUnwindSafe(|| {
             run_worker(worker, &*job, &feed, sinks, epochs, lag, started, &shared)
         });
@@ -215,7 +231,11 @@ pub fn run<J: Job>(
                     .or_else(|| payload.downcast_ref::<String>().cloned())
                     .unwrap_or_else(|| "unknown panic payload".to_string());
                 let epoch = CURRENT_EPOCH.with(|e| *e.borrow());
-                shared.fail(EngineError::WorkerPanic { worker: index, epoch, message });
+                shared.fail(EngineError::WorkerPanic {
+                    worker: index,
+                    epoch,
+                    message,
+                });
                 WorkerResult::default()
             }
         };
@@ -232,7 +252,11 @@ pub fn run<J: Job>(
     // Drive progress while the workers run.
     while !guards.guards().iter().all(|g| g.is_finished()) {
         std::thread::sleep(Duration::from_millis(100));
-        if config.interrupt.as_ref().is_some_and(|i| i.load(Ordering::Relaxed)) {
+        if config
+            .interrupt
+            .as_ref()
+            .is_some_and(|i| i.load(Ordering::Relaxed))
+        {
             shared.fail(EngineError::Interrupted);
         }
         on_progress(&Progress {
@@ -255,18 +279,29 @@ pub fn run<J: Job>(
         total.latency = total.latency.or(result.latency);
         total.finished = total.finished.max(result.finished);
     }
-    let elapsed = total.finished.map_or_else(|| started.elapsed(), |finished| finished - started);
+    let elapsed = total
+        .finished
+        .map_or_else(|| started.elapsed(), |finished| finished - started);
 
-    let mut failure = shared.failure.lock().unwrap_or_else(|p| p.into_inner()).take();
+    let mut failure = shared
+        .failure
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .take();
     match reader.map(|r| r.join()) {
         Some(Ok(Err(error))) => failure = failure.or(Some(error)),
-        Some(Err(_)) => failure = failure.or(Some(EngineError::Bug("the reader thread panicked".into()))),
+        Some(Err(_)) => {
+            failure = failure.or(Some(EngineError::Bug("the reader thread panicked".into())))
+        }
         _ => {}
     }
     let record = match (log_tx, log_writer) {
         (Some(log), Some(writer)) => {
             let failed = failure.as_ref().map(|e| e.to_string());
-            let _ = log.send(LogMessage::End(LogEnd { events: total.events, failure: failed }));
+            let _ = log.send(LogMessage::End(LogEnd {
+                events: total.events,
+                failure: failed,
+            }));
             drop(log);
             match writer.join() {
                 Ok(stats) => Some(stats?),
@@ -303,7 +338,10 @@ thread_local! {
 
 /// How the workers get their events.
 enum Feed<E> {
-    Generated { events: u64, generate: Arc<dyn Fn(u64) -> E + Send + Sync> },
+    Generated {
+        events: u64,
+        generate: Arc<dyn Fn(u64) -> E + Send + Sync>,
+    },
     Dealt(Mutex<Vec<Option<DealtReceiver<E>>>>),
 }
 
@@ -345,7 +383,9 @@ fn run_worker<J: Job>(
         fed: 0,
         unpublished: 0,
         latency: (index == 0).then(EpochLatency::default),
-        recorder: sinks.log.map(|log| Recorder::new(index, sinks.compress, log)),
+        recorder: sinks
+            .log
+            .map(|log| Recorder::new(index, sinks.compress, log)),
     };
     match feed {
         Feed::Generated { events, generate } => {
@@ -454,7 +494,9 @@ impl<E: differential_dataflow::Data + Serialize> Feeder<'_, E> {
         self.fed += 1;
         self.unpublished += 1;
         if self.unpublished == STEP_EVERY {
-            self.shared.events.fetch_add(self.unpublished, Ordering::Relaxed);
+            self.shared
+                .events
+                .fetch_add(self.unpublished, Ordering::Relaxed);
             self.unpublished = 0;
             self.worker.step();
             self.observe();
@@ -475,7 +517,9 @@ impl<E: differential_dataflow::Data + Serialize> Feeder<'_, E> {
         if let (Some(latency), Some(current)) = (&mut self.latency, self.epoch) {
             latency.closed(current);
         }
-        self.shared.events.fetch_add(self.unpublished, Ordering::Relaxed);
+        self.shared
+            .events
+            .fetch_add(self.unpublished, Ordering::Relaxed);
         // An aborted input is not complete: its last epoch stays open in the log.
         if !self.shared.aborted()
             && let Some(recorder) = self.recorder.take()

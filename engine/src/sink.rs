@@ -83,7 +83,10 @@ pub(crate) fn attach<'s, R: Record>(
                         }
                         share.borrow_mut().add(epoch, digest);
                         if let Some(log) = &log {
-                            let _ = log.send(LogMessage::Output { epoch, share: digest });
+                            let _ = log.send(LogMessage::Output {
+                                epoch,
+                                share: digest,
+                            });
                         }
                         if let Some(rows) = &rows
                             && !updates.is_empty()
@@ -104,10 +107,16 @@ pub(crate) fn attach<'s, R: Record>(
                     if reported != Some(now) {
                         reported = Some(now);
                         if let Some(rows) = &rows {
-                            let _ = rows.send(SinkMessage::Frontier { worker, frontier: now });
+                            let _ = rows.send(SinkMessage::Frontier {
+                                worker,
+                                frontier: now,
+                            });
                         }
                         if let Some(log) = &log {
-                            let _ = log.send(LogMessage::OutputFrontier { worker, frontier: now });
+                            let _ = log.send(LogMessage::OutputFrontier {
+                                worker,
+                                frontier: now,
+                            });
                         }
                     }
                 }

@@ -164,8 +164,15 @@ pub(crate) fn deal<E: Send + 'static>(
     workers: Vec<SyncSender<Dealt<E>>>,
     stop: &dyn Fn() -> bool,
 ) -> Result<u64, EngineError> {
-    let mut dealer = Dealer { workers, next: 0, stop };
-    let mut chunker = Chunker { epoch: None, chunk: Vec::with_capacity(CHUNK) };
+    let mut dealer = Dealer {
+        workers,
+        next: 0,
+        stop,
+    };
+    let mut chunker = Chunker {
+        epoch: None,
+        chunk: Vec::with_capacity(CHUNK),
+    };
     let mut dealt = 0u64;
     let input_error = |name: &str, e: SourceError| EngineError::Input {
         source_name: name.to_string(),
@@ -174,7 +181,9 @@ pub(crate) fn deal<E: Send + 'static>(
     };
     let outcome = match source {
         Source::Generated { .. } => Err(EngineError::Bug("generated sources are not dealt".into())),
-        Source::Replay { epochs: recorded, .. } => (|| {
+        Source::Replay {
+            epochs: recorded, ..
+        } => (|| {
             for epoch in recorded {
                 let (epoch, events) = epoch?;
                 if !chunker.move_to(&mut dealer, epoch) {

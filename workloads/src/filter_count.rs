@@ -82,7 +82,13 @@ impl Job for FilterCount {
         for (epoch, event) in events {
             counts.advance(epoch, &mut out);
             if event.value > self.threshold {
-                counts.add(epoch, event.id % self.partitions, event.ts, 1, &mut out);
+                counts.add(
+                    epoch,
+                    event.id % self.partitions,
+                    epochs.time_ms(event.ts, epoch),
+                    1,
+                    &mut out,
+                );
             }
         }
         counts.finish(&mut out);

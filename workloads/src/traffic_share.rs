@@ -139,7 +139,7 @@ impl Job for TrafficShare {
         };
         for (epoch, flow) in flows {
             advance(epoch, &mut windows, &mut before, emit);
-            let start = flow.ts / size * size;
+            let start = epochs.time_ms(flow.ts, epoch) / size * size;
             if closes_at(start) <= epoch {
                 continue;
             }

@@ -89,7 +89,13 @@ impl Job for UserVisitsJob {
         for (epoch, visit) in events {
             visits.advance(epoch, &mut out);
             if self.on_day(visit.ts) {
-                visits.add(epoch, visit.user_id, visit.ts, 1, &mut out);
+                visits.add(
+                    epoch,
+                    visit.user_id,
+                    epochs.time_ms(visit.ts, epoch),
+                    1,
+                    &mut out,
+                );
             }
         }
         visits.finish(&mut out);

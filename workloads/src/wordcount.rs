@@ -105,7 +105,7 @@ impl Job for Wordcount {
         for (epoch, line) in lines {
             counts.advance(epoch, &mut out);
             for word in words(&line.text) {
-                counts.add(epoch, word, line.ts, 1, &mut out);
+                counts.add(epoch, word, epochs.time_ms(line.ts, epoch), 1, &mut out);
             }
         }
         counts.finish(&mut out);

@@ -217,7 +217,10 @@ impl<D: Definition> Workload for Registered<D> {
             }
             Input::Log { path, until } => {
                 let epochs = reprise_engine::log::epochs::<D::Event>(path, *until)?;
-                Source::Replay { name: path.display().to_string(), epochs: Box::new(epochs) }
+                Source::Replay {
+                    name: path.display().to_string(),
+                    epochs: Box::new(epochs),
+                }
             }
         };
         run(job, source, config, on_progress)
@@ -260,7 +263,9 @@ impl<D: Definition> Workload for Registered<D> {
                 Input::Log { path, until } => {
                     let mut stream = reprise_engine::log::epochs::<D::Event>(path, *until)?
                         .map_while(|epoch| match epoch {
-                            Ok((epoch, events)) => Some(events.into_iter().map(move |e| (epoch, e))),
+                            Ok((epoch, events)) => {
+                                Some(events.into_iter().map(move |e| (epoch, e)))
+                            }
                             Err(e) => {
                                 failure = Some(e);
                                 None

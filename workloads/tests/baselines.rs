@@ -26,6 +26,7 @@ fn check(workload: &dyn Workload, events: u64, seed: u64, epoch_ms: Option<u64>)
     let (overrides, default_epoch_ms) = small_params(name);
     let params = Params::parse(workload.info().params, &overrides).unwrap();
     let epochs = EpochConfig {
+        clock: reprise_engine::Clock::Event,
         epoch_ms: epoch_ms.unwrap_or(default_epoch_ms),
     };
     let input = Input::Generated { events, seed };

@@ -49,15 +49,30 @@ impl BlockReader {
     fn open(path: &Path) -> Result<(Self, u16), EngineError> {
         let file = File::open(path)
             .map_err(|e| EngineError::io(format!("opening input log {}", path.display()), e))?;
-        let mut reader = Self { path: path.to_path_buf(), file: BufReader::with_capacity(1 << 20, file), offset: 0, epoch: 0 };
+        let mut reader = Self {
+            path: path.to_path_buf(),
+            file: BufReader::with_capacity(1 << 20, file),
+            offset: 0,
+            epoch: 0,
+        };
         let mut header = [0u8; FILE_HEADER_LEN];
         match read_full(&mut reader.file, &mut header) {
             Ok(true) => {}
-            Ok(false) => return Err(reader.corrupt(0, "the file is too short to be a Reprise log".into())),
-            Err(e) => return Err(EngineError::io(format!("reading input log {}", path.display()), e)),
+            Ok(false) => {
+                return Err(reader.corrupt(0, "the file is too short to be a Reprise log".into()));
+            }
+            Err(e) => {
+                return Err(EngineError::io(
+                    format!("reading input log {}", path.display()),
+                    e,
+                ));
+            }
         }
         if header[..8] != MAGIC {
-            return Err(reader.corrupt(0, "this is not a Reprise input log (wrong magic bytes)".into()));
+            return Err(reader.corrupt(
+                0,
+                "this is not a Reprise input log (wrong magic bytes)".into(),
+            ));
         }
         let version = u16::from_le_bytes([header[8], header[9]]);
         if !(OLDEST_READABLE_VERSION..=FORMAT_VERSION).contains(&version) {
@@ -71,13 +86,20 @@ impl BlockReader {
     }
 
     fn corrupt(&self, offset: u64, message: String) -> EngineError {
-        EngineError::Log { path: self.path.display().to_string(), offset, epoch: self.epoch, message }
+        EngineError::Log {
+            path: self.path.display().to_string(),
+            offset,
+            epoch: self.epoch,
+            message,
+        }
     }
 
     /// The next block, or where the blocks stop.
     fn next(&mut self) -> Result<Result<Block, Stop>, EngineError> {
         let offset = self.offset;
-        let io = |e: std::io::Error| EngineError::io(format!("reading input log {}", self.path.display()), e);
+        let io = |e: std::io::Error| {
+            EngineError::io(format!("reading input log {}", self.path.display()), e)
+        };
         let mut frame = [0u8; FRAME_HEADER_LEN];
         let mut first = [0u8; 1];
         // Distinguish a clean end (no byte at all) from a frame cut short.
@@ -93,7 +115,12 @@ impl BlockReader {
         let body_len = u32::from_le_bytes(frame[..4].try_into().expect("4 bytes")) as usize;
         let crc = u32::from_le_bytes(frame[4..].try_into().expect("4 bytes"));
         if !(2..=MAX_BLOCK_BYTES).contains(&body_len) {
-            return Err(self.corrupt(offset, format!("block length {body_len} is outside 2..={MAX_BLOCK_BYTES}: the log is corrupt")));
+            return Err(self.corrupt(
+                offset,
+                format!(
+                    "block length {body_len} is outside 2..={MAX_BLOCK_BYTES}: the log is corrupt"
+                ),
+            ));
         }
         let mut body = vec![0u8; body_len];
         if !read_full(&mut self.file, &mut body).map_err(io)? {
@@ -111,7 +138,10 @@ impl BlockReader {
                 let (size, compressed) = lz4_flex::block::uncompressed_size(&body[2..])
                     .map_err(|e| self.corrupt(offset, format!("bad compressed block: {e}")))?;
                 if size > MAX_BLOCK_BYTES {
-                    return Err(self.corrupt(offset, format!("decompressed size {size} exceeds {MAX_BLOCK_BYTES}")));
+                    return Err(self.corrupt(
+                        offset,
+                        format!("decompressed size {size} exceeds {MAX_BLOCK_BYTES}"),
+                    ));
                 }
                 let payload = lz4_flex::block::decompress(compressed, size)
                     .map_err(|e| self.corrupt(offset, format!("bad compressed block: {e}")))?;
@@ -122,7 +152,12 @@ impl BlockReader {
             }
             other => return Err(self.corrupt(offset, format!("unknown block codec {other}"))),
         };
-        Ok(Ok(Block { kind, offset, payload, stored_len: (FRAME_HEADER_LEN + body_len) as u64 }))
+        Ok(Ok(Block {
+            kind,
+            offset,
+            payload,
+            stored_len: (FRAME_HEADER_LEN + body_len) as u64,
+        }))
     }
 
     fn decode<T: DeserializeOwned>(&self, block: &Block, what: &str) -> Result<T, EngineError> {
@@ -194,9 +229,18 @@ impl LogScan {
 pub fn scan(path: &Path) -> Result<LogScan, EngineError> {
     let (mut reader, format_version) = BlockReader::open(path)?;
     let header = match reader.next()? {
-        Ok(block) if block.kind == BlockKind::Header => reader.decode::<LogHeader>(&block, "header")?,
-        Ok(block) => return Err(reader.corrupt(block.offset, "the first block is not a header".into())),
-        Err(_) => return Err(reader.corrupt(FILE_HEADER_LEN as u64, "the log ends before its header".into())),
+        Ok(block) if block.kind == BlockKind::Header => {
+            reader.decode::<LogHeader>(&block, "header")?
+        }
+        Ok(block) => {
+            return Err(reader.corrupt(block.offset, "the first block is not a header".into()));
+        }
+        Err(_) => {
+            return Err(reader.corrupt(
+                FILE_HEADER_LEN as u64,
+                "the log ends before its header".into(),
+            ));
+        }
     };
     let mut pending: BTreeMap<Epoch, EpochInput> = BTreeMap::new();
     let mut scan = LogScan {
@@ -221,7 +265,9 @@ pub fn scan(path: &Path) -> Result<LogScan, EngineError> {
             }
         };
         match block.kind {
-            BlockKind::Header => return Err(reader.corrupt(block.offset, "a second header block".into())),
+            BlockKind::Header => {
+                return Err(reader.corrupt(block.offset, "a second header block".into()));
+            }
             BlockKind::Events => {
                 let (epoch, count) = events_header(&reader, &block)?;
                 let entry = pending.entry(epoch).or_default();
@@ -231,7 +277,9 @@ pub fn scan(path: &Path) -> Result<LogScan, EngineError> {
             BlockKind::InputClosed => {
                 let InputClosed { before } = reader.decode(&block, "input-closed")?;
                 if before < scan.input_complete_before {
-                    return Err(reader.corrupt(block.offset, "input-closed markers go backwards".into()));
+                    return Err(
+                        reader.corrupt(block.offset, "input-closed markers go backwards".into())
+                    );
                 }
                 scan.input_complete_before = before;
                 reader.epoch = before;
@@ -268,9 +316,15 @@ fn events_header(reader: &BlockReader, block: &Block) -> Result<(Epoch, u64), En
 pub fn epochs<E: DeserializeOwned + Send + 'static>(
     path: &Path,
     until: Option<Epoch>,
-) -> Result<impl Iterator<Item = Result<(Epoch, Vec<E>), EngineError>> + Send + 'static, EngineError> {
+) -> Result<impl Iterator<Item = Result<(Epoch, Vec<E>), EngineError>> + Send + 'static, EngineError>
+{
     let (mut reader, _) = BlockReader::open(path)?;
-    reader.next()?.map_err(|_| reader.corrupt(FILE_HEADER_LEN as u64, "the log ends before its header".into()))?;
+    reader.next()?.map_err(|_| {
+        reader.corrupt(
+            FILE_HEADER_LEN as u64,
+            "the log ends before its header".into(),
+        )
+    })?;
     let mut pending: BTreeMap<Epoch, Vec<E>> = BTreeMap::new();
     let mut ready: std::collections::VecDeque<(Epoch, Vec<E>)> = Default::default();
     let mut done = false;
@@ -306,33 +360,47 @@ pub fn epochs<E: DeserializeOwned + Send + 'static>(
                         return Some(Err(e));
                     }
                 },
-                BlockKind::InputClosed => match reader.decode::<InputClosed>(&block, "input-closed") {
-                    Ok(InputClosed { before }) => {
-                        reader.epoch = before;
-                        while let Some(entry) = pending.first_entry() {
-                            if *entry.key() >= before {
-                                break;
+                BlockKind::InputClosed => {
+                    match reader.decode::<InputClosed>(&block, "input-closed") {
+                        Ok(InputClosed { before }) => {
+                            reader.epoch = before;
+                            while let Some(entry) = pending.first_entry() {
+                                if *entry.key() >= before {
+                                    break;
+                                }
+                                ready.push_back(entry.remove_entry());
                             }
-                            ready.push_back(entry.remove_entry());
+                        }
+                        Err(e) => {
+                            done = true;
+                            return Some(Err(e));
                         }
                     }
-                    Err(e) => {
-                        done = true;
-                        return Some(Err(e));
-                    }
-                },
+                }
                 _ => {}
             }
         }
     }))
 }
 
-fn decode_events<E: DeserializeOwned>(reader: &BlockReader, block: &Block) -> Result<(Epoch, Vec<E>), EngineError> {
-    let bad = |e: postcard::Error| reader.corrupt(block.offset, format!("events block does not decode as this workload's events: {e}"));
-    let ((epoch, count), mut rest) = postcard::take_from_bytes::<(Epoch, u64)>(&block.payload).map_err(bad)?;
+fn decode_events<E: DeserializeOwned>(
+    reader: &BlockReader,
+    block: &Block,
+) -> Result<(Epoch, Vec<E>), EngineError> {
+    let bad = |e: postcard::Error| {
+        reader.corrupt(
+            block.offset,
+            format!("events block does not decode as this workload's events: {e}"),
+        )
+    };
+    let ((epoch, count), mut rest) =
+        postcard::take_from_bytes::<(Epoch, u64)>(&block.payload).map_err(bad)?;
     // Each event takes at least one byte: a larger count is corrupt, not a reason to allocate.
     if count > rest.len() as u64 {
-        return Err(reader.corrupt(block.offset, format!("events block claims {count} events in {} bytes", rest.len())));
+        return Err(reader.corrupt(
+            block.offset,
+            format!("events block claims {count} events in {} bytes", rest.len()),
+        ));
     }
     let mut events = Vec::with_capacity(count as usize);
     for _ in 0..count {

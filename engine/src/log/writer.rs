@@ -25,7 +25,10 @@ pub(crate) enum LogMessage {
     /// A worker's sink finished `epoch` with this digest share.
     Output { epoch: Epoch, share: EpochDigest },
     /// A worker's sink frontier moved to `frontier` (`None`: complete).
-    OutputFrontier { worker: usize, frontier: Option<Epoch> },
+    OutputFrontier {
+        worker: usize,
+        frontier: Option<Epoch>,
+    },
     /// The run is over; sent by the driving thread after the workers stopped.
     End(LogEnd),
 }
@@ -63,7 +66,14 @@ pub(crate) struct Recorder {
 
 impl Recorder {
     pub(crate) fn new(worker: usize, compress: bool, log: Sender<LogMessage>) -> Self {
-        Self { worker, compress, log, epoch: 0, count: 0, encoded: Vec::new() }
+        Self {
+            worker,
+            compress,
+            log,
+            epoch: 0,
+            count: 0,
+            encoded: Vec::new(),
+        }
     }
 
     /// Records one event of the current epoch.
@@ -80,7 +90,10 @@ impl Recorder {
     pub(crate) fn advance(&mut self, epoch: Epoch) {
         self.flush();
         self.epoch = epoch;
-        let _ = self.log.send(LogMessage::InputClosed { worker: self.worker, before: epoch });
+        let _ = self.log.send(LogMessage::InputClosed {
+            worker: self.worker,
+            before: epoch,
+        });
     }
 
     fn flush(&mut self) {
@@ -89,7 +102,11 @@ impl Recorder {
         }
         let mut payload = encode(&(self.epoch, self.count));
         payload.extend_from_slice(&self.encoded);
-        let _ = self.log.send(LogMessage::Events(frame(BlockKind::Events, &payload, self.compress)));
+        let _ = self.log.send(LogMessage::Events(frame(
+            BlockKind::Events,
+            &payload,
+            self.compress,
+        )));
         self.encoded.clear();
         self.count = 0;
     }
@@ -107,17 +124,20 @@ pub(crate) fn write_log(
     messages: Receiver<LogMessage>,
 ) -> Result<RecordStats, EngineError> {
     let context = || format!("writing input log {}", spec.path.display());
-    let file = File::create(&spec.path).map_err(|e| {
-        EngineError::io(format!("creating input log {}", spec.path.display()), e)
-    })?;
+    let file = File::create(&spec.path)
+        .map_err(|e| EngineError::io(format!("creating input log {}", spec.path.display()), e))?;
     let mut out = BufWriter::with_capacity(1 << 20, file);
     let mut bytes = 0u64;
     let mut write = |out: &mut BufWriter<File>, block: &[u8]| -> Result<(), EngineError> {
         bytes += block.len() as u64;
-        out.write_all(block).map_err(|e| EngineError::io(context(), e))
+        out.write_all(block)
+            .map_err(|e| EngineError::io(context(), e))
     };
     write(&mut out, &file_header())?;
-    write(&mut out, &frame(BlockKind::Header, &encode(&spec.header), false))?;
+    write(
+        &mut out,
+        &frame(BlockKind::Header, &encode(&spec.header), false),
+    )?;
     out.flush().map_err(|e| EngineError::io(context(), e))?;
 
     let mut input_closed = vec![0; workers];
@@ -133,7 +153,14 @@ pub(crate) fn write_log(
                 let all = input_closed.iter().copied().min().unwrap_or(0);
                 if all > closed_before {
                     closed_before = all;
-                    write(&mut out, &frame(BlockKind::InputClosed, &encode(&InputClosed { before: all }), false))?;
+                    write(
+                        &mut out,
+                        &frame(
+                            BlockKind::InputClosed,
+                            &encode(&InputClosed { before: all }),
+                            false,
+                        ),
+                    )?;
                     // A crash from here on loses nothing before `all`.
                     out.flush().map_err(|e| EngineError::io(context(), e))?;
                 }
@@ -145,8 +172,14 @@ pub(crate) fn write_log(
                 if all > output_before {
                     output_before = all;
                     let digests = shares.take_before(all);
-                    let block = OutputDigests { before: all, digests };
-                    write(&mut out, &frame(BlockKind::OutputDigests, &encode(&block), true))?;
+                    let block = OutputDigests {
+                        before: all,
+                        digests,
+                    };
+                    write(
+                        &mut out,
+                        &frame(BlockKind::OutputDigests, &encode(&block), true),
+                    )?;
                 }
             }
             LogMessage::End(end) => {
@@ -155,5 +188,8 @@ pub(crate) fn write_log(
         }
     }
     out.flush().map_err(|e| EngineError::io(context(), e))?;
-    Ok(RecordStats { path: spec.path, bytes })
+    Ok(RecordStats {
+        path: spec.path,
+        bytes,
+    })
 }

@@ -1,6 +1,7 @@
 //! The `reprise` command: list, run and generate.
 
 mod args;
+mod replay;
 mod report;
 
 use std::io::{IsTerminal, Write};
@@ -11,12 +12,16 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use reprise_engine::log::{LogHeader, RecordSpec, RecordedClock};
 use reprise_engine::output::{Emit, FileFormat, OutputSpec};
-use reprise_engine::{EngineError, Params, Progress, RunConfig};
+use reprise_engine::{Clock, EngineError, Params, Progress, RunConfig};
 use reprise_workloads::workload::{Input, Workload};
 
-use args::{CheckArg, Cli, Command, DataFormat, EmitArg, GenArgs, ReportFormat, RunArgs};
-use report::{CheckReport, OutputReport, RunReport};
+use args::{CheckArg, Cli, ClockArg, Command, DataFormat, EmitArg, GenArgs, ReportFormat, RunArgs};
+use report::{CheckReport, OutputReport, RecordReport, RunReport};
 
 /// Workloads allocate many small strings and vectors; mimalloc serves them faster than the
 /// system allocator (wordcount: see the note in README's Performance section).
@@ -24,7 +29,7 @@ use report::{CheckReport, OutputReport, RunReport};
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// Exit code when a check finds a different result.
-const EXIT_MISMATCH: u8 = 1;
+pub(crate) const EXIT_MISMATCH: u8 = 1;
 /// Exit code for every other error.
 const EXIT_ERROR: u8 = 2;
 
@@ -34,6 +39,8 @@ fn main() -> ExitCode {
         Command::List { format } => list(format),
         Command::Run(args) => run(args),
         Command::Gen(args) => generate(args),
+        Command::Replay(args) => replay::replay(args, interrupt_flag()),
+        Command::Inspect(args) => replay::inspect(args),
     };
     match result {
         Ok(code) => code,
@@ -47,6 +54,41 @@ fn main() -> ExitCode {
     }
 }
 
+/// Set by Ctrl-C: the run stops, keeping what completed. A second Ctrl-C exits at once.
+fn interrupt_flag() -> Arc<AtomicBool> {
+    let flag = Arc::new(AtomicBool::new(false));
+    let handler_flag = Arc::clone(&flag);
+    let _ = ctrlc::set_handler(move || {
+        if handler_flag.swap(true, Ordering::SeqCst) {
+            std::process::exit(130);
+        }
+        eprintln!("\ninterrupted: finishing the completed epochs (Ctrl-C again to quit at once)");
+    });
+    flag
+}
+
+/// The `--output` settings.
+pub(crate) fn output_spec(
+    path: &Option<std::path::PathBuf>,
+    emit: EmitArg,
+) -> anyhow::Result<Option<OutputSpec>> {
+    let Some(path) = path else { return Ok(None) };
+    let emit = match emit {
+        EmitArg::Updates => Emit::Updates,
+        EmitArg::Final => Emit::Final,
+        EmitArg::Both => Emit::Both,
+    };
+    Ok(Some(OutputSpec {
+        path: path.clone(),
+        format: FileFormat::of_path(path)?,
+        emit,
+    }))
+}
+
+pub(crate) fn default_workers(workers: Option<usize>) -> usize {
+    workers.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
+
 fn is_broken_pipe(error: &anyhow::Error) -> bool {
     error.chain().any(|e| {
         e.downcast_ref::<std::io::Error>()
@@ -54,14 +96,14 @@ fn is_broken_pipe(error: &anyhow::Error) -> bool {
     })
 }
 
-fn print(text: &str) -> anyhow::Result<()> {
+pub(crate) fn print(text: &str) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
     out.write_all(text.as_bytes())?;
     out.flush()?;
     Ok(())
 }
 
-fn find_workload(name: &str) -> anyhow::Result<&'static dyn Workload> {
+pub(crate) fn find_workload(name: &str) -> anyhow::Result<&'static dyn Workload> {
     reprise_workloads::find(name).with_context(|| {
         let names: Vec<_> = reprise_workloads::all()
             .iter()
@@ -102,10 +144,13 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let workload = find_workload(&args.workload)?;
     let info = workload.info();
     let params = Params::parse(info.params, &args.params)?;
-    let workers = args
-        .workers
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let workers = default_workers(args.workers);
     let epoch_ms = args.epoch_ms.unwrap_or(info.default_epoch_ms);
+    if args.check.is_some() && args.clock == ClockArg::Processing {
+        anyhow::bail!(
+            "--check baseline needs --clock event: processing-time epochs come from the wall clock; record the run with --record and check it with `reprise replay`"
+        );
+    }
     let input = match &args.input {
         None => Input::Generated {
             events: args.events,
@@ -125,16 +170,41 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     };
     let mut config = RunConfig::new(workers, epoch_ms);
     config.max_epochs_ahead = args.max_epochs_ahead;
-    if let Some(path) = &args.output {
-        let emit = match args.emit {
-            EmitArg::Updates => Emit::Updates,
-            EmitArg::Final => Emit::Final,
-            EmitArg::Both => Emit::Both,
+    config.output = output_spec(&args.output, args.emit)?;
+    config.interrupt = Some(interrupt_flag());
+    let recorded_clock = match args.clock {
+        ClockArg::Event => {
+            config.epochs.clock = Clock::Event;
+            RecordedClock::Event { epoch_ms }
+        }
+        ClockArg::Processing => {
+            config.epochs.clock = Clock::Processing;
+            RecordedClock::Processing { epoch_ms }
+        }
+    };
+    if let Some(path) = &args.record {
+        let header = LogHeader {
+            format_version: reprise_engine::log::format::FORMAT_VERSION,
+            engine_version: reprise_engine::ENGINE_VERSION.to_string(),
+            git_revision: reprise_engine::GIT_REVISION.to_string(),
+            workload: info.name.to_string(),
+            params: params
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            input: input.describe(),
+            seed: matches!(input, Input::Generated { .. }).then_some(args.seed),
+            clock: recorded_clock,
+            workers,
+            processes: 1,
+            started_unix_ms: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis() as u64),
         };
-        config.output = Some(OutputSpec {
+        config.record = Some(RecordSpec {
             path: path.clone(),
-            format: FileFormat::of_path(path)?,
-            emit,
+            header,
+            compress: !args.no_compress,
         });
     }
 
@@ -156,6 +226,12 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             path: path.display().to_string(),
             update_rows: stats.update_rows,
             final_rows: stats.final_rows,
+        });
+    }
+    if let Some(stats) = &result.record {
+        report.record = Some(RecordReport {
+            path: stats.path.display().to_string(),
+            bytes: stats.bytes,
         });
     }
     let mut code = ExitCode::SUCCESS;
@@ -184,22 +260,42 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     Ok(code)
 }
 
-/// Adds what the user can do next to an engine error.
+/// Adds what the user can do next to an engine error: a hint, and the command that
+/// replays what was recorded.
 fn annotate(error: EngineError, args: &RunArgs) -> anyhow::Error {
     let hint = match &error {
         EngineError::Input { .. } => "fix or remove that line of the input and run again",
         EngineError::WorkerPanic { .. } => {
-            "this is a bug in the workload or in Reprise; please report it with the command line"
+            "this is a bug in the workload or in Reprise; please report it with the command line and the input log"
         }
         EngineError::Config(_) => "see `reprise run --help` and `reprise list`",
         _ => "",
     };
-    let error = if hint.is_empty() {
-        anyhow::Error::new(error)
+    let mut message = error.to_string();
+    if !hint.is_empty() {
+        message += &format!("\nhint: {hint}");
+    }
+    if let Some(log) = &args.record
+        && log.exists()
+    {
+        message += &format!(
+            "\nthe input log keeps every completed epoch; reproduce with:\n  reprise replay {}",
+            shell_quote(&log.display().to_string())
+        );
+    }
+    anyhow::anyhow!(message).context(format!("running workload `{}`", args.workload))
+}
+
+/// Quotes a path for a shell command line when it needs it.
+fn shell_quote(text: &str) -> String {
+    if text
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "/._-+=:,".contains(c))
+    {
+        text.to_string()
     } else {
-        anyhow::anyhow!("{error}\nhint: {hint}")
-    };
-    error.context(format!("running workload `{}`", args.workload))
+        format!("'{}'", text.replace('\'', "'\\''"))
+    }
 }
 
 fn generate(args: GenArgs) -> anyhow::Result<ExitCode> {
@@ -235,20 +331,20 @@ fn generate(args: GenArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// A progress bar on standard error, shown only on a terminal and only after a second.
-struct ProgressDisplay {
+pub(crate) struct ProgressDisplay {
     enabled: bool,
     bar: Option<ProgressBar>,
 }
 
 impl ProgressDisplay {
-    fn new(quiet: bool) -> Self {
+    pub(crate) fn new(quiet: bool) -> Self {
         Self {
             enabled: !quiet && std::io::stderr().is_terminal(),
             bar: None,
         }
     }
 
-    fn update(&mut self, progress: &Progress) {
+    pub(crate) fn update(&mut self, progress: &Progress) {
         if !self.enabled || progress.elapsed < Duration::from_secs(1) {
             return;
         }
@@ -270,7 +366,7 @@ impl ProgressDisplay {
         bar.set_position(progress.events);
     }
 
-    fn finish(&mut self) {
+    pub(crate) fn finish(&mut self) {
         if let Some(bar) = self.bar.take() {
             bar.finish_and_clear();
         }

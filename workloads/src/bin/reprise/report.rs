@@ -29,6 +29,14 @@ pub struct RunReport {
     pub output: Option<OutputReport>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub check: Option<CheckReport>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub record: Option<RecordReport>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct RecordReport {
+    pub path: String,
+    pub bytes: u64,
 }
 
 #[derive(Debug, Serialize)]
@@ -81,6 +89,7 @@ impl RunReport {
             digest: result.digests.run_digest().to_string(),
             output: None,
             check: None,
+            record: None,
         }
     }
 
@@ -131,6 +140,17 @@ impl RunReport {
                 ),
             );
         }
+        if let Some(record) = &self.record {
+            let per_event = record.bytes as f64 / self.events.max(1) as f64;
+            line(
+                "input log",
+                format!(
+                    "{} ({}, {per_event:.1} bytes/event)",
+                    record.path,
+                    human_bytes(record.bytes)
+                ),
+            );
+        }
         line("digest", self.digest.clone());
         if let Some(check) = &self.check {
             let verdict = match &check.first_divergence {
@@ -156,5 +176,16 @@ pub fn human_rate(per_sec: f64) -> String {
         format!("{:.1}K events/s", per_sec / 1e3)
     } else {
         format!("{per_sec:.0} events/s")
+    }
+}
+
+/// `12.3 MiB` style.
+pub fn human_bytes(bytes: u64) -> String {
+    if bytes >= 1 << 20 {
+        format!("{:.1} MiB", bytes as f64 / 1048576.0)
+    } else if bytes >= 1 << 10 {
+        format!("{:.1} KiB", bytes as f64 / 1024.0)
+    } else {
+        format!("{bytes} B")
     }
 }

@@ -1,0 +1,272 @@
+//! `reprise replay` and `reprise inspect`: reproduce a recorded run, or look inside a log.
+
+use std::fmt::Write as _;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+use anyhow::Context;
+use reprise_engine::digest::Divergence;
+use reprise_engine::log::{LogScan, RecordedClock, scan};
+use reprise_engine::{Clock, Epoch, EpochConfig, Params, RunConfig};
+use reprise_workloads::workload::Input;
+use serde::Serialize;
+
+use crate::args::{InspectArgs, ReplayArgs, ReportFormat};
+use crate::report::{human_bytes, human_rate};
+use crate::{EXIT_MISMATCH, ProgressDisplay, default_workers, find_workload, output_spec, print};
+
+/// What `reprise replay` reports.
+#[derive(Debug, Serialize)]
+struct ReplayReport {
+    log: String,
+    workload: String,
+    workers: usize,
+    recorded_workers: usize,
+    events: u64,
+    epochs_replayed: usize,
+    epochs_compared: usize,
+    updates_compared: u64,
+    matches: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    first_divergence: Option<Divergence>,
+    truncated_at: Option<u64>,
+    recorded_failure: Option<String>,
+    elapsed_s: f64,
+    events_per_sec: f64,
+    digest: String,
+}
+
+fn epoch_config(clock: RecordedClock) -> EpochConfig {
+    match clock {
+        RecordedClock::Event { epoch_ms } => EpochConfig {
+            epoch_ms,
+            clock: Clock::Event,
+        },
+        RecordedClock::Processing { epoch_ms } => EpochConfig {
+            epoch_ms,
+            clock: Clock::Processing,
+        },
+    }
+}
+
+/// Replays `args.log` and compares every epoch's digest with the recorded one.
+pub fn replay(args: ReplayArgs, interrupt: Arc<AtomicBool>) -> anyhow::Result<ExitCode> {
+    let scan = scan(&args.log)?;
+    let header = &scan.header;
+    let workload = find_workload(&header.workload).with_context(|| {
+        format!(
+            "the log {} was recorded by workload `{}`",
+            args.log.display(),
+            header.workload
+        )
+    })?;
+    let overrides: Vec<String> = header
+        .params
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    let params = Params::parse(workload.info().params, &overrides).with_context(|| {
+        format!(
+            "the parameters recorded in {} do not fit this build's `{}`",
+            args.log.display(),
+            header.workload
+        )
+    })?;
+    let epochs = epoch_config(header.clock);
+    let workers = default_workers(args.workers);
+    let mut config = RunConfig::new(workers, epochs.epoch_ms);
+    config.epochs = epochs;
+    config.output = output_spec(&args.output, args.emit)?;
+    config.interrupt = Some(interrupt);
+    let input = Input::Log {
+        path: args.log.clone(),
+        until: args.until_epoch,
+    };
+
+    let mut progress = ProgressDisplay::new(args.quiet);
+    let result = workload.run(&params, &input, &config, &mut |p| progress.update(p));
+    progress.finish();
+    let result = result.with_context(|| format!("replaying {}", args.log.display()))?;
+
+    // Compare the epochs whose recorded output is complete (all of them, unless the
+    // recording was cut short) and, with --until-epoch, no later ones.
+    let compare_before: Epoch = args
+        .until_epoch
+        .map_or(scan.output_complete_before, |until| {
+            scan.output_complete_before.min(until.saturating_add(1))
+        });
+    let expected = scan.digests.before(compare_before);
+    let actual = result.digests.before(compare_before);
+    let divergence = expected.first_divergence(&actual);
+    let replayed = scan
+        .epochs
+        .keys()
+        .filter(|e| args.until_epoch.is_none_or(|u| **e <= u))
+        .count();
+    let report = ReplayReport {
+        log: args.log.display().to_string(),
+        workload: header.workload.clone(),
+        workers,
+        recorded_workers: header.workers,
+        events: result.events,
+        epochs_replayed: replayed,
+        epochs_compared: expected.len(),
+        updates_compared: expected.total_updates(),
+        matches: divergence.is_none(),
+        first_divergence: divergence,
+        truncated_at: scan.truncated_at,
+        recorded_failure: scan.end.as_ref().and_then(|end| end.failure.clone()),
+        elapsed_s: result.elapsed.as_secs_f64(),
+        events_per_sec: result.events_per_sec(),
+        digest: result.digests.run_digest().to_string(),
+    };
+    match args.format {
+        ReportFormat::Json => print(&(serde_json::to_string(&report)? + "\n"))?,
+        ReportFormat::Text => {
+            let mut text = String::new();
+            if let Some(offset) = report.truncated_at {
+                let _ = writeln!(
+                    text,
+                    "the log ends early (cut at byte {offset}): replayed its {replayed} complete epochs"
+                );
+            }
+            if let Some(failure) = &report.recorded_failure {
+                let _ = writeln!(text, "the recorded run stopped with: {failure}");
+            }
+            let _ = writeln!(
+                text,
+                "replayed {} events of `{}` on {} workers (recorded on {}) at {}",
+                report.events,
+                report.workload,
+                workers,
+                report.recorded_workers,
+                human_rate(report.events_per_sec)
+            );
+            match &report.first_divergence {
+                None => {
+                    let _ = writeln!(
+                        text,
+                        "replay matches: {} epochs, {} updates",
+                        report.epochs_compared, report.updates_compared
+                    );
+                }
+                Some(d) => {
+                    let _ = writeln!(text, "replay DIVERGES at {d}");
+                }
+            }
+            print(&text)?;
+        }
+    }
+    Ok(if report.matches {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_MISMATCH)
+    })
+}
+
+/// What `reprise inspect --format json` prints.
+#[derive(Debug, Serialize)]
+struct InspectReport<'a> {
+    #[serde(flatten)]
+    scan: &'a LogScan,
+    events: u64,
+}
+
+/// Prints a log's header and per-epoch contents.
+pub fn inspect(args: InspectArgs) -> anyhow::Result<ExitCode> {
+    let scan = scan(&args.log)?;
+    if args.format == ReportFormat::Json {
+        print(
+            &(serde_json::to_string(&InspectReport {
+                scan: &scan,
+                events: scan.events(),
+            })? + "\n"),
+        )?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let h = &scan.header;
+    let mut text = String::new();
+    let mut line = |k: &str, v: String| {
+        let _ = writeln!(text, "{k:<16} {v}");
+    };
+    line(
+        "log",
+        format!("{} ({})", scan.path.display(), human_bytes(scan.file_bytes)),
+    );
+    line("format version", scan.format_version.to_string());
+    line(
+        "engine",
+        format!("{} (git {})", h.engine_version, h.git_revision),
+    );
+    line("workload", h.workload.clone());
+    line(
+        "params",
+        h.params
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(" "),
+    );
+    line("input", h.input.clone());
+    line("seed", h.seed.map_or("-".into(), |s| s.to_string()));
+    line(
+        "clock",
+        match h.clock {
+            RecordedClock::Event { epoch_ms } => format!("event time, {epoch_ms} ms epochs"),
+            RecordedClock::Processing { epoch_ms } => {
+                format!("processing time, {epoch_ms} ms epochs")
+            }
+        },
+    );
+    line(
+        "recorded on",
+        format!("{} workers, {} processes", h.workers, h.processes),
+    );
+    line(
+        "events",
+        format!("{} in {} complete epochs", scan.events(), scan.epochs.len()),
+    );
+    line(
+        "ended",
+        match (&scan.end, scan.truncated_at) {
+            (_, Some(offset)) => {
+                format!("cut short at byte {offset} (a crash?): the complete epochs replay")
+            }
+            (Some(end), _) => end
+                .failure
+                .clone()
+                .map_or("completed".to_string(), |f| format!("failed: {f}")),
+            (None, None) => {
+                "without an end block (killed?): the complete epochs replay".to_string()
+            }
+        },
+    );
+    let _ = writeln!(
+        text,
+        "\n{:>10} {:>12} {:>12} {:>18} {:>10}",
+        "epoch", "events", "bytes", "output digest", "updates"
+    );
+    let epochs: std::collections::BTreeSet<Epoch> = scan
+        .epochs
+        .keys()
+        .copied()
+        .chain(scan.digests.iter().map(|(e, _)| e))
+        .collect();
+    for epoch in epochs {
+        let input = scan.epochs.get(&epoch).copied().unwrap_or_default();
+        let output = scan.digests.get(epoch);
+        let digest = if output.updates > 0 {
+            format!("{:016x}", output.digest)
+        } else {
+            "-".into()
+        };
+        let _ = writeln!(
+            text,
+            "{epoch:>10} {:>12} {:>12} {digest:>18} {:>10}",
+            input.events, input.bytes, output.updates
+        );
+    }
+    print(&text)?;
+    Ok(ExitCode::SUCCESS)
+}
