@@ -396,7 +396,7 @@ fn run_worker<J: Job>(
                 epoch = match epochs.clock {
                     Clock::Event => J::event_time_ms(&event) / epochs.epoch_ms,
                     // Reading the clock costs more than generating: once per 1024 events.
-                    Clock::Processing if feeder.fed % 1024 == 0 => {
+                    Clock::Processing if feeder.fed.is_multiple_of(1024) => {
                         started.elapsed().as_millis() as u64 / epochs.epoch_ms
                     }
                     Clock::Processing => epoch,
