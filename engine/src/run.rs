@@ -33,6 +33,8 @@ pub struct RunConfig {
     pub record: Option<RecordSpec>,
     /// Set to stop the run early (Ctrl-C); completed epochs stay in the output and log.
     pub interrupt: Option<Arc<AtomicBool>>,
+    /// For tests of failure handling: worker 0 panics when its input reaches this epoch.
+    pub inject_panic_at: Option<Epoch>,
 }
 
 impl RunConfig {
@@ -45,6 +47,7 @@ impl RunConfig {
             output: None,
             record: None,
             interrupt: None,
+            inject_panic_at: None,
         }
     }
 }
@@ -157,6 +160,7 @@ pub fn run<J: Job>(
     let workers = config.workers;
     let epochs = config.epochs;
     let lag = config.max_epochs_ahead.max(1);
+    let inject_panic_at = config.inject_panic_at;
     let shared = Arc::new(Shared::default());
     let started = Instant::now();
 
@@ -219,8 +223,18 @@ pub fn run<J: Job>(
             log: worker_log.clone(),
             compress,
         };
+        let panic_at = inject_panic_at.filter(|_| index == 0);
         let body = AssertUnwindSafe(|| {
-            run_worker(worker, &*job, &feed, sinks, epochs, lag, started, &shared)
+            run_worker(
+                worker,
+                &*job,
+                &feed,
+                sinks,
+                epochs,
+                (lag, panic_at),
+                started,
+                &shared,
+            )
         });
         let result = match catch_unwind(body) {
             Ok(result) => result,
@@ -359,7 +373,7 @@ fn run_worker<J: Job>(
     feed: &Feed<J::Event>,
     sinks: Sinks<J::Output>,
     epochs: EpochConfig,
-    lag: u64,
+    (lag, panic_at): (u64, Option<Epoch>),
     started: Instant,
     shared: &Shared,
 ) -> WorkerResult {
@@ -379,6 +393,7 @@ fn run_worker<J: Job>(
         epoch: None,
         first_epoch: None,
         lag,
+        panic_at,
         shared,
         fed: 0,
         unpublished: 0,
@@ -447,6 +462,7 @@ struct Feeder<'w, E: differential_dataflow::Data> {
     epoch: Option<Epoch>,
     first_epoch: Option<Epoch>,
     lag: u64,
+    panic_at: Option<Epoch>,
     shared: &'w Shared,
     fed: u64,
     unpublished: u64,
@@ -459,6 +475,9 @@ const STEP_EVERY: u64 = 8192;
 
 impl<E: differential_dataflow::Data + Serialize> Feeder<'_, E> {
     fn advance(&mut self, epoch: Epoch) {
+        if self.panic_at.is_some_and(|at| epoch >= at) {
+            panic!("injected failure at epoch {epoch} (--inject-panic-at-epoch)");
+        }
         match self.epoch {
             Some(current) if epoch <= current => return,
             None => self.first_epoch = Some(epoch),

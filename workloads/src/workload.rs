@@ -370,3 +370,54 @@ impl BaselineDigests {
         self.log
     }
 }
+
+/// The header of an input log recorded from `input` with these settings.
+pub fn log_header(
+    info: &WorkloadInfo,
+    params: &Params,
+    input: &Input,
+    epochs: &EpochConfig,
+    workers: usize,
+) -> reprise_engine::log::LogHeader {
+    use reprise_engine::log::{LogHeader, RecordedClock, format::FORMAT_VERSION};
+    let epoch_ms = epochs.epoch_ms;
+    LogHeader {
+        format_version: FORMAT_VERSION,
+        engine_version: reprise_engine::ENGINE_VERSION.to_string(),
+        git_revision: reprise_engine::GIT_REVISION.to_string(),
+        workload: info.name.to_string(),
+        params: params
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        input: input.describe(),
+        seed: match input {
+            Input::Generated { seed, .. } => Some(*seed),
+            _ => None,
+        },
+        clock: match epochs.clock {
+            Clock::Event => RecordedClock::Event { epoch_ms },
+            Clock::Processing => RecordedClock::Processing { epoch_ms },
+        },
+        workers,
+        processes: 1,
+        started_unix_ms: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64),
+    }
+}
+
+/// The epoch settings a log was recorded with.
+pub fn recorded_epochs(clock: reprise_engine::log::RecordedClock) -> EpochConfig {
+    use reprise_engine::log::RecordedClock;
+    match clock {
+        RecordedClock::Event { epoch_ms } => EpochConfig {
+            epoch_ms,
+            clock: Clock::Event,
+        },
+        RecordedClock::Processing { epoch_ms } => EpochConfig {
+            epoch_ms,
+            clock: Clock::Processing,
+        },
+    }
+}

@@ -301,3 +301,120 @@ fn out_of_order_input_beyond_lateness_is_dropped_and_counted() {
     assert_eq!(json("0")["late_events"], 1);
     assert_eq!(json("500")["late_events"], 0);
 }
+
+fn replay_json(log: &str) -> serde_json::Value {
+    let out = reprise(&["replay", log, "--workers", "3", "--format", "json", "-q"]);
+    assert!(
+        out.status.success(),
+        "replay failed: {}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    serde_json::from_str(&stdout(&out)).unwrap()
+}
+
+#[test]
+fn a_run_killed_with_sigkill_leaves_a_log_whose_complete_epochs_replay() {
+    let dir = scratch("sigkill");
+    let log = path(&dir, "killed.rlog");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_reprise"))
+        .args([
+            "run",
+            "filter-count",
+            "--events",
+            "2000000000",
+            "--workers",
+            "2",
+            "--record",
+            &log,
+            "-q",
+        ])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while std::fs::metadata(&log).map_or(0, |m| m.len()) < 4 << 20 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the run recorded nothing in 60 s"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let report = replay_json(&log);
+    assert_eq!(report["matches"], true);
+    assert!(report["epochs_compared"].as_u64().unwrap() > 3, "{report}");
+    assert!(report["events"].as_u64().unwrap() > 100_000, "{report}");
+}
+
+#[test]
+fn a_panicking_run_names_the_replay_command_and_its_log_replays() {
+    let dir = scratch("panic");
+    let log = path(&dir, "panic.rlog");
+    let out = reprise(&[
+        "run",
+        "wordcount",
+        "--events",
+        "200000",
+        "--workers",
+        "2",
+        "--record",
+        &log,
+        "--inject-panic-at-epoch",
+        "12",
+        "-q",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let message = stderr(&out);
+    assert!(
+        message.contains("worker 0 panicked") && message.contains("injected failure"),
+        "{message}"
+    );
+    assert!(
+        message
+            .trim_end()
+            .ends_with(&format!("reprise replay {log}")),
+        "{message}"
+    );
+    let report = replay_json(&log);
+    assert_eq!(report["matches"], true);
+    assert!(report["epochs_replayed"].as_u64().unwrap() >= 8, "{report}");
+    assert!(
+        report["recorded_failure"]
+            .as_str()
+            .unwrap()
+            .contains("injected failure"),
+        "{report}"
+    );
+}
+
+#[test]
+fn replay_of_a_damaged_log_is_a_clear_error() {
+    let dir = scratch("damaged");
+    let log = path(&dir, "run.rlog");
+    assert!(
+        reprise(&[
+            "run",
+            "filter-count",
+            "--events",
+            "100000",
+            "--record",
+            &log,
+            "-q"
+        ])
+        .status
+        .success()
+    );
+    let mut bytes = std::fs::read(&log).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0xff;
+    std::fs::write(&log, &bytes).unwrap();
+    let out = reprise(&["replay", &log, "-q"]);
+    assert_eq!(out.status.code(), Some(2));
+    let message = stderr(&out);
+    assert!(
+        message.contains("run.rlog") && message.contains("at byte") && message.contains("checksum"),
+        "{message}"
+    );
+}

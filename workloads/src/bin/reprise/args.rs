@@ -123,6 +123,9 @@ pub struct RunArgs {
     /// Epochs by event time (deterministic) or processing time (wall clock; reproducible only from a log).
     #[arg(long, value_enum, default_value_t = ClockArg::Event)]
     pub clock: ClockArg,
+    /// Test hook: make worker 0 panic when its input reaches this epoch.
+    #[arg(long, hide = true, value_name = "EPOCH")]
+    pub inject_panic_at_epoch: Option<u64>,
     /// How many epochs the input may run ahead of the completed output.
     #[arg(long, default_value_t = 4)]
     pub max_epochs_ahead: u64,

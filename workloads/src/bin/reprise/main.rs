@@ -15,10 +15,10 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use reprise_engine::log::{LogHeader, RecordSpec, RecordedClock};
+use reprise_engine::log::RecordSpec;
 use reprise_engine::output::{Emit, FileFormat, OutputSpec};
 use reprise_engine::{Clock, EngineError, Params, Progress, RunConfig};
-use reprise_workloads::workload::{Input, Workload};
+use reprise_workloads::workload::{Input, Workload, log_header};
 
 use args::{CheckArg, Cli, ClockArg, Command, DataFormat, EmitArg, GenArgs, ReportFormat, RunArgs};
 use report::{CheckReport, OutputReport, RecordReport, RunReport};
@@ -172,35 +172,13 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     config.max_epochs_ahead = args.max_epochs_ahead;
     config.output = output_spec(&args.output, args.emit)?;
     config.interrupt = Some(interrupt_flag());
-    let recorded_clock = match args.clock {
-        ClockArg::Event => {
-            config.epochs.clock = Clock::Event;
-            RecordedClock::Event { epoch_ms }
-        }
-        ClockArg::Processing => {
-            config.epochs.clock = Clock::Processing;
-            RecordedClock::Processing { epoch_ms }
-        }
+    config.inject_panic_at = args.inject_panic_at_epoch;
+    config.epochs.clock = match args.clock {
+        ClockArg::Event => Clock::Event,
+        ClockArg::Processing => Clock::Processing,
     };
     if let Some(path) = &args.record {
-        let header = LogHeader {
-            format_version: reprise_engine::log::format::FORMAT_VERSION,
-            engine_version: reprise_engine::ENGINE_VERSION.to_string(),
-            git_revision: reprise_engine::GIT_REVISION.to_string(),
-            workload: info.name.to_string(),
-            params: params
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-            input: input.describe(),
-            seed: matches!(input, Input::Generated { .. }).then_some(args.seed),
-            clock: recorded_clock,
-            workers,
-            processes: 1,
-            started_unix_ms: std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_millis() as u64),
-        };
+        let header = log_header(info, &params, &input, &config.epochs, workers);
         config.record = Some(RecordSpec {
             path: path.clone(),
             header,

@@ -8,8 +8,8 @@ use std::sync::atomic::AtomicBool;
 use anyhow::Context;
 use reprise_engine::digest::Divergence;
 use reprise_engine::log::{LogScan, RecordedClock, scan};
-use reprise_engine::{Clock, Epoch, EpochConfig, Params, RunConfig};
-use reprise_workloads::workload::Input;
+use reprise_engine::{Epoch, Params, RunConfig};
+use reprise_workloads::workload::{Input, recorded_epochs};
 use serde::Serialize;
 
 use crate::args::{InspectArgs, ReplayArgs, ReportFormat};
@@ -37,19 +37,6 @@ struct ReplayReport {
     digest: String,
 }
 
-fn epoch_config(clock: RecordedClock) -> EpochConfig {
-    match clock {
-        RecordedClock::Event { epoch_ms } => EpochConfig {
-            epoch_ms,
-            clock: Clock::Event,
-        },
-        RecordedClock::Processing { epoch_ms } => EpochConfig {
-            epoch_ms,
-            clock: Clock::Processing,
-        },
-    }
-}
-
 /// Replays `args.log` and compares every epoch's digest with the recorded one.
 pub fn replay(args: ReplayArgs, interrupt: Arc<AtomicBool>) -> anyhow::Result<ExitCode> {
     let scan = scan(&args.log)?;
@@ -73,7 +60,7 @@ pub fn replay(args: ReplayArgs, interrupt: Arc<AtomicBool>) -> anyhow::Result<Ex
             header.workload
         )
     })?;
-    let epochs = epoch_config(header.clock);
+    let epochs = recorded_epochs(header.clock);
     let workers = default_workers(args.workers);
     let mut config = RunConfig::new(workers, epochs.epoch_ms);
     config.epochs = epochs;

@@ -1,0 +1,143 @@
+//! Record a run, replay its log on another number of workers: every epoch's digest matches.
+
+use std::path::PathBuf;
+
+use reprise_engine::log::{RecordSpec, scan};
+use reprise_engine::{Clock, EpochConfig, Params, RunConfig, RunResult};
+use reprise_workloads::workload::{Input, Workload, log_header, recorded_epochs};
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("reprise-replay-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
+
+/// Parameters that make a few thousand events span many windows and epochs.
+fn small(workload: &str) -> (Vec<String>, u64) {
+    let params: &[&str] = match workload {
+        "filter-count" => &["rate=5000", "window_ms=100", "partitions=7", "ids=1000"],
+        "traffic-share" => &["rate=5000", "window_ms=100", "hosts=200"],
+        "user-visits" => &["rate=2", "window_ms=60000", "users=300"],
+        "wordcount" => &["rate=2000", "window_ms=100", "vocabulary=300"],
+        other => panic!("no small parameters for workload {other}: add them here"),
+    };
+    let epoch_ms = if workload == "user-visits" {
+        10_000
+    } else {
+        20
+    };
+    (params.iter().map(|s| s.to_string()).collect(), epoch_ms)
+}
+
+fn record(
+    workload: &dyn Workload,
+    params: &Params,
+    input: &Input,
+    epochs: EpochConfig,
+    workers: usize,
+    log: &PathBuf,
+    compress: bool,
+) -> RunResult {
+    let mut config = RunConfig::new(workers, epochs.epoch_ms);
+    config.epochs = epochs;
+    let header = log_header(workload.info(), params, input, &epochs, workers);
+    config.record = Some(RecordSpec {
+        path: log.clone(),
+        header,
+        compress,
+    });
+    workload.run(params, input, &config, &mut |_| {}).unwrap()
+}
+
+fn replay(workload: &dyn Workload, params: &Params, log: &PathBuf, workers: usize) -> RunResult {
+    let scan = scan(log).unwrap();
+    let epochs = recorded_epochs(scan.header.clock);
+    let mut config = RunConfig::new(workers, epochs.epoch_ms);
+    config.epochs = epochs;
+    workload
+        .run(
+            params,
+            &Input::Log {
+                path: log.clone(),
+                until: None,
+            },
+            &config,
+            &mut |_| {},
+        )
+        .unwrap()
+}
+
+#[test]
+fn every_workload_replays_on_any_worker_count_with_the_recorded_digests() {
+    for workload in reprise_workloads::all() {
+        let name = workload.info().name;
+        let (overrides, epoch_ms) = small(name);
+        let params = Params::parse(workload.info().params, &overrides).unwrap();
+        for (seed, (record_workers, replay_workers)) in
+            [(1, 3), (2, 1), (3, 4), (4, 2)].into_iter().enumerate()
+        {
+            let log = scratch(&format!("{name}-{seed}.rlog"));
+            let input = Input::Generated {
+                events: 3000,
+                seed: seed as u64,
+            };
+            let recorded = record(
+                workload,
+                &params,
+                &input,
+                EpochConfig::event_time(epoch_ms),
+                record_workers,
+                &log,
+                seed % 2 == 0,
+            );
+            let scan = scan(&log).unwrap();
+            assert_eq!(
+                scan.digests, recorded.digests,
+                "{name}: the log holds the run's digests"
+            );
+            assert_eq!(scan.events(), 3000);
+            let replayed = replay(workload, &params, &log, replay_workers);
+            if let Some(d) = recorded.digests.first_divergence(&replayed.digests) {
+                panic!(
+                    "{name}: recorded on {record_workers}, replayed on {replay_workers} workers: {d}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn a_processing_time_run_replays_exactly_though_live_runs_differ() {
+    let workload = reprise_workloads::find("filter-count").unwrap();
+    let params = Params::parse(workload.info().params, &["window_ms=3".to_string()]).unwrap();
+    let input = Input::Generated {
+        events: 3_000_000,
+        seed: 1,
+    };
+    let epochs = EpochConfig {
+        epoch_ms: 1,
+        clock: Clock::Processing,
+    };
+    let log = scratch("processing.rlog");
+    let first = record(workload, &params, &input, epochs, 2, &log, true);
+    assert!(
+        first.epochs() > 3,
+        "the run should span several 1 ms epochs"
+    );
+    let replayed = replay(workload, &params, &log, 3);
+    assert_eq!(first.digests.first_divergence(&replayed.digests), None);
+    // Epoch boundaries follow the wall clock, so live runs differ from each other.
+    let differs = (0..3).any(|_| {
+        let mut config = RunConfig::new(2, 1);
+        config.epochs = epochs;
+        workload
+            .run(&params, &input, &config, &mut |_| {})
+            .unwrap()
+            .digests
+            != first.digests
+    });
+    assert!(
+        differs,
+        "three live processing-time runs all reproduced the first run's epochs"
+    );
+}
