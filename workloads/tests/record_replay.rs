@@ -1,6 +1,6 @@
 //! Record a run, replay its log on another number of workers: every epoch's digest matches.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use reprise_engine::log::{RecordSpec, scan};
 use reprise_engine::{Clock, EpochConfig, Params, RunConfig, RunResult};
@@ -35,7 +35,7 @@ fn record(
     input: &Input,
     epochs: EpochConfig,
     workers: usize,
-    log: &PathBuf,
+    log: &Path,
     compress: bool,
 ) -> RunResult {
     let mut config = RunConfig::new(workers, epochs.epoch_ms);
@@ -49,7 +49,7 @@ fn record(
     workload.run(params, input, &config, &mut |_| {}).unwrap()
 }
 
-fn replay(workload: &dyn Workload, params: &Params, log: &PathBuf, workers: usize) -> RunResult {
+fn replay(workload: &dyn Workload, params: &Params, log: &Path, workers: usize) -> RunResult {
     let scan = scan(log).unwrap();
     let epochs = recorded_epochs(scan.header.clock);
     let mut config = RunConfig::new(workers, epochs.epoch_ms);
