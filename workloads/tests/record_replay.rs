@@ -42,7 +42,7 @@ fn record(
     config.epochs = epochs;
     let header = log_header(workload.info(), params, input, &epochs, workers);
     config.record = Some(RecordSpec {
-        path: log.clone(),
+        path: log.to_path_buf(),
         header,
         compress,
     });
@@ -58,7 +58,7 @@ fn replay(workload: &dyn Workload, params: &Params, log: &Path, workers: usize) 
         .run(
             params,
             &Input::Log {
-                path: log.clone(),
+                path: log.to_path_buf(),
                 until: None,
             },
             &config,
