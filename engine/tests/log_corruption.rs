@@ -10,6 +10,9 @@ use proptest::prelude::*;
 use reprise_engine::log::{LogHeader, RecordSpec, RecordedClock, epochs, scan};
 use reprise_engine::{EngineError, Epoch, EpochConfig, Job, JobContext, RunConfig, Source, run};
 
+/// Epochs as read back: `(epoch, events sorted)`.
+type Epochs = Vec<(Epoch, Vec<(u64, String)>)>;
+
 struct Identity;
 
 impl Job for Identity {
@@ -41,8 +44,8 @@ fn dir() -> PathBuf {
 }
 
 /// A real log of 3000 events over 30 epochs, and its epochs as read intact.
-fn original() -> &'static (Vec<u8>, Vec<(Epoch, Vec<(u64, String)>)>) {
-    static ORIGINAL: OnceLock<(Vec<u8>, Vec<(Epoch, Vec<(u64, String)>)>)> = OnceLock::new();
+fn original() -> &'static (Vec<u8>, Epochs) {
+    static ORIGINAL: OnceLock<(Vec<u8>, Epochs)> = OnceLock::new();
     ORIGINAL.get_or_init(|| {
         let path = dir().join("original.rlog");
         let header = LogHeader {
@@ -76,7 +79,7 @@ fn original() -> &'static (Vec<u8>, Vec<(Epoch, Vec<(u64, String)>)>) {
     })
 }
 
-fn read_epochs(path: &Path) -> Result<Vec<(Epoch, Vec<(u64, String)>)>, EngineError> {
+fn read_epochs(path: &Path) -> Result<Epochs, EngineError> {
     let mut out = Vec::new();
     for epoch in epochs::<(u64, String)>(path, None)? {
         let (epoch, mut events) = epoch?;
