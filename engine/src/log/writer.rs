@@ -78,7 +78,7 @@ impl Recorder {
 
     /// Records one event of the current epoch.
     pub(crate) fn record<E: Serialize>(&mut self, event: &E) {
-        self.encoded = postcard::to_extend(event, std::mem::take(&mut self.encoded))
+        postcard::serialize_with_flavor(event, AppendTo(&mut self.encoded))
             .expect("events are plain serde data");
         self.count += 1;
         if self.encoded.len() >= TARGET_EVENTS_BLOCK_BYTES {
@@ -114,6 +114,34 @@ impl Recorder {
     /// The input ended.
     pub(crate) fn finish(mut self) {
         self.advance(Epoch::MAX);
+    }
+}
+
+/// A postcard output that appends to a buffer in place: encoding an event neither moves
+/// the buffer (as `to_extend` does) nor calls `write_all` per byte (as `to_io` does).
+struct AppendTo<'a>(&'a mut Vec<u8>);
+
+impl postcard::ser_flavors::Flavor for AppendTo<'_> {
+    type Output = ();
+
+    fn try_extend(&mut self, data: &[u8]) -> postcard::Result<()> {
+        // Varints arrive as slices of 1 to 10 bytes: pushing them one by one beats a
+        // call to `memmove` per slice.
+        if data.len() <= 10 {
+            data.iter().for_each(|&byte| self.0.push(byte));
+        } else {
+            self.0.extend_from_slice(data);
+        }
+        Ok(())
+    }
+
+    fn try_push(&mut self, byte: u8) -> postcard::Result<()> {
+        self.0.push(byte);
+        Ok(())
+    }
+
+    fn finalize(self) -> postcard::Result<()> {
+        Ok(())
     }
 }
 
