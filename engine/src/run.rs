@@ -433,6 +433,12 @@ fn run_worker<J: Job>(
                             feeder.give(event);
                         }
                     }
+                    Ok(Dealt::Encoded(epoch, block)) => {
+                        feeder.advance(epoch);
+                        if let Err(error) = block.decode(|event| feeder.give(event)) {
+                            shared.fail(error);
+                        }
+                    }
                     Ok(Dealt::Advance(epoch)) => feeder.advance(epoch),
                     Err(TryRecvError::Empty) => {
                         feeder.worker.step_or_park(Some(Duration::from_millis(1)));

@@ -10,6 +10,7 @@
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError};
 use std::time::{Duration, Instant};
 
+use crate::log::EncodedEvents;
 use crate::{Clock, EngineError, Epoch, EpochConfig, EventClock};
 
 /// A record that could not be read.
@@ -24,8 +25,9 @@ pub struct SourceError {
 /// Records read in order, each either an event or the reason it could not be read.
 pub type Records<E> = Box<dyn Iterator<Item = Result<E, SourceError>> + Send>;
 
-/// Recorded epochs in order, each with all its events.
-pub type RecordedEpochs<E> = Box<dyn Iterator<Item = Result<(Epoch, Vec<E>), EngineError>> + Send>;
+/// Recorded epochs in order, each with its encoded events blocks.
+pub type RecordedEpochs =
+    Box<dyn Iterator<Item = Result<(Epoch, Vec<EncodedEvents>), EngineError>> + Send>;
 
 /// Where a run's events come from.
 pub enum Source<E> {
@@ -47,8 +49,8 @@ pub enum Source<E> {
     Replay {
         /// The log's name, for messages.
         name: String,
-        /// The epochs.
-        epochs: RecordedEpochs<E>,
+        /// The epochs; workers decode the blocks, in parallel.
+        epochs: RecordedEpochs,
     },
 }
 
@@ -67,6 +69,8 @@ impl<E> std::fmt::Debug for Source<E> {
 pub(crate) enum Dealt<E> {
     /// Events of one epoch.
     Events(Epoch, Vec<E>),
+    /// Recorded events of one epoch, still encoded.
+    Encoded(Epoch, EncodedEvents),
     /// The input has moved on to this epoch.
     Advance(Epoch),
 }
@@ -109,6 +113,12 @@ impl<E> Dealer<'_, E> {
         let worker = self.next;
         self.next = (self.next + 1) % self.workers.len();
         self.send(worker, Dealt::Events(epoch, events))
+    }
+
+    fn encoded(&mut self, epoch: Epoch, block: EncodedEvents) -> bool {
+        let worker = self.next;
+        self.next = (self.next + 1) % self.workers.len();
+        self.send(worker, Dealt::Encoded(epoch, block))
     }
 
     fn advance(&self, epoch: Epoch) -> bool {
@@ -185,13 +195,13 @@ pub(crate) fn deal<E: Send + 'static>(
             epochs: recorded, ..
         } => (|| {
             for epoch in recorded {
-                let (epoch, events) = epoch?;
+                let (epoch, blocks) = epoch?;
                 if !chunker.move_to(&mut dealer, epoch) {
                     break;
                 }
-                dealt += events.len() as u64;
-                for event in events {
-                    if !chunker.push(&mut dealer, epoch, event) {
+                for block in blocks {
+                    dealt += block.len();
+                    if !dealer.encoded(epoch, block) {
                         return Ok(());
                     }
                 }

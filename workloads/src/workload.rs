@@ -216,7 +216,7 @@ impl<D: Definition> Workload for Registered<D> {
                 Source::Read { name, records }
             }
             Input::Log { path, until } => {
-                let epochs = reprise_engine::log::epochs::<D::Event>(path, *until)?;
+                let epochs = reprise_engine::log::epoch_blocks(path, *until)?;
                 Source::Replay {
                     name: path.display().to_string(),
                     epochs: Box::new(epochs),

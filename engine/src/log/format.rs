@@ -18,8 +18,9 @@ pub const FRAME_HEADER_LEN: usize = 8;
 /// The largest block body, and the largest decompressed payload. A reader refuses
 /// anything larger, so a corrupt length can never cause a huge allocation.
 pub const MAX_BLOCK_BYTES: usize = 16 << 20;
-/// Encoded events are cut into blocks of about this size.
-pub const TARGET_EVENTS_BLOCK_BYTES: usize = 1 << 20;
+/// Encoded events are cut into blocks of about this size: small enough that an epoch's
+/// blocks spread over the workers when it is replayed, large enough to compress well.
+pub const TARGET_EVENTS_BLOCK_BYTES: usize = 128 << 10;
 
 /// What a block holds (the first byte of its body).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

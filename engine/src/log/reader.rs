@@ -311,13 +311,65 @@ fn events_header(reader: &BlockReader, block: &Block) -> Result<(Epoch, u64), En
         .map_err(|e| reader.corrupt(block.offset, format!("events block does not decode: {e}")))
 }
 
-/// The complete epochs of a log, in order, each with all its events: what replay feeds.
-/// Epochs after `until` (inclusive bound) are not read.
-pub fn epochs<E: DeserializeOwned + Send + 'static>(
+/// One events block as recorded: decoded by whichever worker replays it, so decoding
+/// runs in parallel.
+#[derive(Debug)]
+pub struct EncodedEvents {
+    path: std::sync::Arc<str>,
+    offset: u64,
+    epoch: Epoch,
+    count: u64,
+    /// The events, after the block's `(epoch, count)` header.
+    payload: Vec<u8>,
+    start: usize,
+}
+
+impl EncodedEvents {
+    /// Number of events in the block.
+    pub fn len(&self) -> u64 {
+        self.count
+    }
+
+    /// True for a block without events.
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// Decodes the events, calling `each` on every one; an error names the block.
+    pub fn decode<E: DeserializeOwned>(&self, mut each: impl FnMut(E)) -> Result<(), EngineError> {
+        let corrupt = |message: String| EngineError::Log {
+            path: self.path.to_string(),
+            offset: self.offset,
+            epoch: self.epoch,
+            message,
+        };
+        let mut rest = &self.payload[self.start..];
+        for _ in 0..self.count {
+            let (event, tail) = postcard::take_from_bytes::<E>(rest).map_err(|e| {
+                corrupt(format!(
+                    "events block does not decode as this workload's events: {e}"
+                ))
+            })?;
+            each(event);
+            rest = tail;
+        }
+        if !rest.is_empty() {
+            return Err(corrupt("events block has trailing bytes".into()));
+        }
+        Ok(())
+    }
+}
+
+/// The complete epochs of a log in order, each with its events blocks: what replay feeds.
+/// Epochs after `until` (inclusive) are not read. Events after the last input-closed
+/// marker belong to incomplete epochs and are left out.
+pub fn epoch_blocks(
     path: &Path,
     until: Option<Epoch>,
-) -> Result<impl Iterator<Item = Result<(Epoch, Vec<E>), EngineError>> + Send + 'static, EngineError>
-{
+) -> Result<
+    impl Iterator<Item = Result<(Epoch, Vec<EncodedEvents>), EngineError>> + Send + 'static,
+    EngineError,
+> {
     let (mut reader, _) = BlockReader::open(path)?;
     reader.next()?.map_err(|_| {
         reader.corrupt(
@@ -325,8 +377,9 @@ pub fn epochs<E: DeserializeOwned + Send + 'static>(
             "the log ends before its header".into(),
         )
     })?;
-    let mut pending: BTreeMap<Epoch, Vec<E>> = BTreeMap::new();
-    let mut ready: std::collections::VecDeque<(Epoch, Vec<E>)> = Default::default();
+    let name: std::sync::Arc<str> = path.display().to_string().into();
+    let mut pending: BTreeMap<Epoch, Vec<EncodedEvents>> = BTreeMap::new();
+    let mut ready: std::collections::VecDeque<(Epoch, Vec<EncodedEvents>)> = Default::default();
     let mut done = false;
     Ok(std::iter::from_fn(move || {
         loop {
@@ -341,75 +394,81 @@ pub fn epochs<E: DeserializeOwned + Send + 'static>(
             if done {
                 return None;
             }
-            let block = match reader.next() {
-                Ok(Ok(block)) => block,
+            let step = match reader.next() {
+                Ok(Ok(block)) => read_block(&mut reader, block, &name, &mut pending, &mut ready),
                 Ok(Err(_)) => {
-                    done = true; // events after the last input-closed marker are incomplete
+                    done = true;
                     return None;
                 }
-                Err(e) => {
-                    done = true;
-                    return Some(Err(e));
-                }
+                Err(e) => Err(e),
             };
-            match block.kind {
-                BlockKind::Events => match decode_events::<E>(&reader, &block) {
-                    Ok((epoch, events)) => pending.entry(epoch).or_default().extend(events),
-                    Err(e) => {
-                        done = true;
-                        return Some(Err(e));
-                    }
-                },
-                BlockKind::InputClosed => {
-                    match reader.decode::<InputClosed>(&block, "input-closed") {
-                        Ok(InputClosed { before }) => {
-                            reader.epoch = before;
-                            while let Some(entry) = pending.first_entry() {
-                                if *entry.key() >= before {
-                                    break;
-                                }
-                                ready.push_back(entry.remove_entry());
-                            }
-                        }
-                        Err(e) => {
-                            done = true;
-                            return Some(Err(e));
-                        }
-                    }
-                }
-                _ => {}
+            if let Err(e) = step {
+                done = true;
+                return Some(Err(e));
             }
         }
     }))
 }
 
-fn decode_events<E: DeserializeOwned>(
-    reader: &BlockReader,
-    block: &Block,
-) -> Result<(Epoch, Vec<E>), EngineError> {
-    let bad = |e: postcard::Error| {
-        reader.corrupt(
-            block.offset,
-            format!("events block does not decode as this workload's events: {e}"),
-        )
-    };
-    let ((epoch, count), mut rest) =
-        postcard::take_from_bytes::<(Epoch, u64)>(&block.payload).map_err(bad)?;
-    // Each event takes at least one byte: a larger count is corrupt, not a reason to allocate.
-    if count > rest.len() as u64 {
-        return Err(reader.corrupt(
-            block.offset,
-            format!("events block claims {count} events in {} bytes", rest.len()),
-        ));
+fn read_block(
+    reader: &mut BlockReader,
+    block: Block,
+    name: &std::sync::Arc<str>,
+    pending: &mut BTreeMap<Epoch, Vec<EncodedEvents>>,
+    ready: &mut std::collections::VecDeque<(Epoch, Vec<EncodedEvents>)>,
+) -> Result<(), EngineError> {
+    match block.kind {
+        BlockKind::Events => {
+            let (epoch, count) = events_header(reader, &block)?;
+            let start = block.payload.len()
+                - postcard::take_from_bytes::<(Epoch, u64)>(&block.payload)
+                    .map_or(0, |(_, rest)| rest.len());
+            // Each event takes at least one byte: a larger count is corrupt, not a reason to allocate.
+            if count > (block.payload.len() - start) as u64 {
+                return Err(reader.corrupt(
+                    block.offset,
+                    format!(
+                        "events block claims {count} events in {} bytes",
+                        block.payload.len() - start
+                    ),
+                ));
+            }
+            pending.entry(epoch).or_default().push(EncodedEvents {
+                path: std::sync::Arc::clone(name),
+                offset: block.offset,
+                epoch,
+                count,
+                payload: block.payload,
+                start,
+            });
+        }
+        BlockKind::InputClosed => {
+            let InputClosed { before } = reader.decode(&block, "input-closed")?;
+            reader.epoch = before;
+            while let Some(entry) = pending.first_entry() {
+                if *entry.key() >= before {
+                    break;
+                }
+                ready.push_back(entry.remove_entry());
+            }
+        }
+        _ => {}
     }
-    let mut events = Vec::with_capacity(count as usize);
-    for _ in 0..count {
-        let (event, tail) = postcard::take_from_bytes::<E>(rest).map_err(bad)?;
-        events.push(event);
-        rest = tail;
-    }
-    if !rest.is_empty() {
-        return Err(reader.corrupt(block.offset, "events block has trailing bytes".into()));
-    }
-    Ok((epoch, events))
+    Ok(())
+}
+
+/// The complete epochs of a log, in order, each with all its events decoded.
+pub fn epochs<E: DeserializeOwned + Send + 'static>(
+    path: &Path,
+    until: Option<Epoch>,
+) -> Result<impl Iterator<Item = Result<(Epoch, Vec<E>), EngineError>> + Send + 'static, EngineError>
+{
+    Ok(epoch_blocks(path, until)?.map(|epoch| {
+        let (epoch, blocks) = epoch?;
+        let mut events = Vec::with_capacity(blocks.iter().map(|b| b.len() as usize).sum());
+        for block in &blocks {
+            block.decode(|event| events.push(event))?;
+        }
+        Ok((epoch, events))
+    }))
 }
