@@ -6,7 +6,8 @@
 use std::collections::BTreeMap;
 use std::hash::Hash;
 
-use reprise_engine::Epoch;
+use reprise_engine::window::TumblingWindow;
+use reprise_engine::{Epoch, EpochConfig};
 use rustc_hash::FxHashMap;
 
 /// Per tumbling window and key, a running sum, emitted as a collection of
@@ -110,4 +111,27 @@ impl<K: Clone + Hash + Eq> WindowedSums<K> {
     pub fn window(&self, start: u64) -> Option<&FxHashMap<K, i64>> {
         self.sums.get(&start)
     }
+}
+
+/// The baseline of a per-key count over tumbling windows: `keys(event, count)` calls
+/// `count(key, time_ms)` once for every occurrence the event contributes, and
+/// `record(window_start, key, count)` makes the output record.
+pub fn count_per_window<E, K: Clone + Hash + Eq, R>(
+    window: &TumblingWindow,
+    epochs: &EpochConfig,
+    events: &mut dyn Iterator<Item = (Epoch, E)>,
+    mut keys: impl FnMut(&E, &mut dyn FnMut(K, u64)),
+    record: impl Fn(u64, &K, i64) -> R,
+    emit: &mut dyn FnMut(Epoch, &R, i64),
+) {
+    let mut counts = WindowedSums::new(window.size_ms, window.lateness_ms, epochs.epoch_ms);
+    let mut out =
+        |epoch, start, key: &K, count, diff| emit(epoch, &record(start, key, count), diff);
+    for (epoch, event) in events {
+        counts.advance(epoch, &mut out);
+        keys(&event, &mut |key, time_ms| {
+            counts.add(epoch, key, epochs.time_ms(time_ms, epoch), 1, &mut out)
+        });
+    }
+    counts.finish(&mut out);
 }

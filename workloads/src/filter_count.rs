@@ -7,7 +7,7 @@ use reprise_engine::window::{TumblingWindow, WindowSum};
 use reprise_engine::{EngineError, Epoch, EpochConfig, Job, JobContext, ParamSpec, Params};
 use serde::{Deserialize, Serialize};
 
-use crate::baseline::WindowedSums;
+use crate::baseline::count_per_window;
 use crate::workload::{Definition, WorkloadInfo};
 
 /// Events kept in one window for one partition key.
@@ -63,35 +63,17 @@ impl Job for FilterCount {
         events: &mut dyn Iterator<Item = (Epoch, FilterEvent)>,
         emit: &mut dyn FnMut(Epoch, &WindowCount, i64),
     ) {
-        let mut counts = WindowedSums::new(
-            self.window.size_ms,
-            self.window.lateness_ms,
-            epochs.epoch_ms,
-        );
-        let mut out = |epoch, window_start, key: &u64, count, diff| {
-            emit(
-                epoch,
-                &WindowCount {
-                    window_start,
-                    key: *key,
-                    count,
-                },
-                diff,
-            )
-        };
-        for (epoch, event) in events {
-            counts.advance(epoch, &mut out);
-            if event.value > self.threshold {
-                counts.add(
-                    epoch,
-                    event.id % self.partitions,
-                    epochs.time_ms(event.ts, epoch),
-                    1,
-                    &mut out,
-                );
+        let keep = |e: &FilterEvent, count: &mut dyn FnMut(u64, u64)| {
+            if e.value > self.threshold {
+                count(e.id % self.partitions, e.ts);
             }
-        }
-        counts.finish(&mut out);
+        };
+        let record = |window_start, key: &u64, count| WindowCount {
+            window_start,
+            key: *key,
+            count,
+        };
+        count_per_window(&self.window, epochs, events, keep, record, emit);
     }
 }
 

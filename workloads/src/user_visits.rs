@@ -7,7 +7,7 @@ use reprise_engine::window::{TumblingWindow, WindowSum};
 use reprise_engine::{EngineError, Epoch, EpochConfig, Job, JobContext, ParamSpec, Params};
 use serde::{Deserialize, Serialize};
 
-use crate::baseline::WindowedSums;
+use crate::baseline::count_per_window;
 use crate::workload::{Definition, WorkloadInfo};
 
 const DAY_MS: u64 = 86_400_000;
@@ -70,35 +70,17 @@ impl Job for UserVisitsJob {
         events: &mut dyn Iterator<Item = (Epoch, Visit)>,
         emit: &mut dyn FnMut(Epoch, &UserVisits, i64),
     ) {
-        let mut visits = WindowedSums::new(
-            self.window.size_ms,
-            self.window.lateness_ms,
-            epochs.epoch_ms,
-        );
-        let mut out = |epoch, window_start, user_id: &u64, count, diff| {
-            emit(
-                epoch,
-                &UserVisits {
-                    window_start,
-                    user_id: *user_id,
-                    visits: count,
-                },
-                diff,
-            )
-        };
-        for (epoch, visit) in events {
-            visits.advance(epoch, &mut out);
-            if self.on_day(visit.ts) {
-                visits.add(
-                    epoch,
-                    visit.user_id,
-                    epochs.time_ms(visit.ts, epoch),
-                    1,
-                    &mut out,
-                );
+        let keep = |v: &Visit, count: &mut dyn FnMut(u64, u64)| {
+            if self.on_day(v.ts) {
+                count(v.user_id, v.ts);
             }
-        }
-        visits.finish(&mut out);
+        };
+        let record = |window_start, user_id: &u64, visits| UserVisits {
+            window_start,
+            user_id: *user_id,
+            visits,
+        };
+        count_per_window(&self.window, epochs, events, keep, record, emit);
     }
 }
 

@@ -10,7 +10,7 @@ use reprise_engine::window::{TumblingWindow, WindowSum};
 use reprise_engine::{EngineError, Epoch, EpochConfig, Job, JobContext, ParamSpec, Params};
 use serde::{Deserialize, Serialize};
 
-use crate::baseline::WindowedSums;
+use crate::baseline::count_per_window;
 use crate::workload::{Definition, WorkloadInfo};
 
 /// One word's occurrences in one window.
@@ -86,29 +86,15 @@ impl Job for Wordcount {
         lines: &mut dyn Iterator<Item = (Epoch, TextLine)>,
         emit: &mut dyn FnMut(Epoch, &WordCount, i64),
     ) {
-        let mut counts = WindowedSums::new(
-            self.window.size_ms,
-            self.window.lateness_ms,
-            epochs.epoch_ms,
-        );
-        let mut out = |epoch, window_start, word: &String, count, diff| {
-            emit(
-                epoch,
-                &WordCount {
-                    window_start,
-                    word: word.clone(),
-                    count,
-                },
-                diff,
-            )
+        let each_word = |line: &TextLine, count: &mut dyn FnMut(String, u64)| {
+            words(&line.text).for_each(|word| count(word, line.ts));
         };
-        for (epoch, line) in lines {
-            counts.advance(epoch, &mut out);
-            for word in words(&line.text) {
-                counts.add(epoch, word, epochs.time_ms(line.ts, epoch), 1, &mut out);
-            }
-        }
-        counts.finish(&mut out);
+        let record = |window_start, word: &String, count| WordCount {
+            window_start,
+            word: word.clone(),
+            count,
+        };
+        count_per_window(&self.window, epochs, lines, each_word, record, emit);
     }
 }
 

@@ -1,25 +1,11 @@
 //! Every workload's dataflow produces its hand-written baseline's digest at every epoch,
 //! for 1, 2 and 4 workers, on several seeds, including empty, tiny and single-epoch inputs.
 
+mod common;
+
+use common::small_params;
 use reprise_engine::{EpochConfig, Params, RunConfig};
 use reprise_workloads::workload::{Input, Workload};
-
-/// Parameters that make a few thousand events span many windows and epochs.
-fn small_params(workload: &str) -> (Vec<String>, u64) {
-    let params: &[&str] = match workload {
-        "filter-count" => &["rate=5000", "window_ms=100", "partitions=7", "ids=1000"],
-        "traffic-share" => &["rate=5000", "window_ms=100", "hosts=200"],
-        "user-visits" => &["rate=2", "window_ms=60000", "users=300"],
-        "wordcount" => &["rate=2000", "window_ms=100", "vocabulary=300"],
-        other => panic!("no small parameters for workload {other}: add them here"),
-    };
-    let epoch_ms = if workload == "user-visits" {
-        10_000
-    } else {
-        20
-    };
-    (params.iter().map(|s| s.to_string()).collect(), epoch_ms)
-}
 
 fn check(workload: &dyn Workload, events: u64, seed: u64, epoch_ms: Option<u64>) {
     let name = workload.info().name;

@@ -1,7 +1,10 @@
 //! Record a run, replay its log on another number of workers: every epoch's digest matches.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
+use common::small_params;
 use reprise_engine::log::{RecordSpec, scan};
 use reprise_engine::{Clock, EpochConfig, Params, RunConfig, RunResult};
 use reprise_workloads::workload::{Input, Workload, log_header, recorded_epochs};
@@ -10,23 +13,6 @@ fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("reprise-replay-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     dir.join(name)
-}
-
-/// Parameters that make a few thousand events span many windows and epochs.
-fn small(workload: &str) -> (Vec<String>, u64) {
-    let params: &[&str] = match workload {
-        "filter-count" => &["rate=5000", "window_ms=100", "partitions=7", "ids=1000"],
-        "traffic-share" => &["rate=5000", "window_ms=100", "hosts=200"],
-        "user-visits" => &["rate=2", "window_ms=60000", "users=300"],
-        "wordcount" => &["rate=2000", "window_ms=100", "vocabulary=300"],
-        other => panic!("no small parameters for workload {other}: add them here"),
-    };
-    let epoch_ms = if workload == "user-visits" {
-        10_000
-    } else {
-        20
-    };
-    (params.iter().map(|s| s.to_string()).collect(), epoch_ms)
 }
 
 fn record(
@@ -71,7 +57,7 @@ fn replay(workload: &dyn Workload, params: &Params, log: &Path, workers: usize) 
 fn every_workload_replays_on_any_worker_count_with_the_recorded_digests() {
     for workload in reprise_workloads::all() {
         let name = workload.info().name;
-        let (overrides, epoch_ms) = small(name);
+        let (overrides, epoch_ms) = small_params(name);
         let params = Params::parse(workload.info().params, &overrides).unwrap();
         for (seed, (record_workers, replay_workers)) in
             [(1, 3), (2, 1), (3, 4), (4, 2)].into_iter().enumerate()

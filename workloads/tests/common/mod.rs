@@ -1,0 +1,19 @@
+//! Shared by the workload tests.
+
+/// Parameters and an epoch length that make a few thousand generated events span many
+/// windows and epochs, so small tests exercise window closes and retractions.
+pub fn small_params(workload: &str) -> (Vec<String>, u64) {
+    let params: &[&str] = match workload {
+        "filter-count" => &["rate=5000", "window_ms=100", "partitions=7", "ids=1000"],
+        "traffic-share" => &["rate=5000", "window_ms=100", "hosts=200"],
+        "user-visits" => &["rate=2", "window_ms=60000", "users=300"],
+        "wordcount" => &["rate=2000", "window_ms=100", "vocabulary=300"],
+        other => panic!("no small parameters for workload {other}: add them to tests/common"),
+    };
+    let epoch_ms = if workload == "user-visits" {
+        10_000
+    } else {
+        20
+    };
+    (params.iter().map(|s| s.to_string()).collect(), epoch_ms)
+}
