@@ -12,6 +12,6 @@ mod reader;
 mod writer;
 
 pub use format::{LogEnd, LogHeader, RecordedClock};
-pub use reader::{EncodedEvents, EpochInput, LogScan, epoch_blocks, epochs, scan};
+pub use reader::{EncodedEvents, EpochInput, LogScan, bless, epoch_blocks, epochs, scan};
 pub(crate) use writer::{LogMessage, Recorder, write_log};
 pub use writer::{RecordSpec, RecordStats};

@@ -26,6 +26,8 @@ struct Block {
     offset: u64,
     payload: Vec<u8>,
     stored_len: u64,
+    /// The block's bytes as stored (frame header and body), when the reader keeps them.
+    raw: Option<Vec<u8>>,
 }
 
 /// Where a log's blocks stop.
@@ -43,6 +45,8 @@ struct BlockReader {
     offset: u64,
     /// The epoch being read, for error messages: the first epoch not yet closed.
     epoch: Epoch,
+    /// Keep each block's stored bytes (to copy blocks unchanged).
+    keep_raw: bool,
 }
 
 impl BlockReader {
@@ -54,6 +58,7 @@ impl BlockReader {
             file: BufReader::with_capacity(1 << 20, file),
             offset: 0,
             epoch: 0,
+            keep_raw: false,
         };
         let mut header = [0u8; FILE_HEADER_LEN];
         match read_full(&mut reader.file, &mut header) {
@@ -130,6 +135,7 @@ impl BlockReader {
         if crc32c::crc32c(&body) != crc {
             return Err(self.corrupt(offset, "block checksum mismatch: the log is corrupt".into()));
         }
+        let raw = self.keep_raw.then(|| [&frame[..], &body[..]].concat());
         let kind = BlockKind::from_tag(body[0])
             .ok_or_else(|| self.corrupt(offset, format!("unknown block kind {}", body[0])))?;
         let payload = match body[1] {
@@ -157,6 +163,7 @@ impl BlockReader {
             offset,
             payload,
             stored_len: (FRAME_HEADER_LEN + body_len) as u64,
+            raw,
         }))
     }
 
@@ -471,4 +478,55 @@ pub fn epochs<E: DeserializeOwned + Send + 'static>(
         }
         Ok((epoch, events))
     }))
+}
+
+/// Replaces a log's recorded output digests (and nothing else) with `digests`, for the
+/// epochs before the log's output marker. Every other block is copied byte for byte; a
+/// truncated tail is dropped. The file is replaced atomically.
+pub fn bless(path: &Path, digests: &DigestLog) -> Result<(), EngineError> {
+    use std::io::Write;
+    let scanned = scan(path)?;
+    let (mut reader, version) = BlockReader::open(path)?;
+    reader.keep_raw = true;
+    let temporary = path.with_extension("rlog.blessing");
+    let io = |e: std::io::Error| EngineError::io(format!("writing {}", temporary.display()), e);
+    let mut out = std::io::BufWriter::new(File::create(&temporary).map_err(io)?);
+    let mut header = super::format::file_header();
+    header[8..10].copy_from_slice(&version.to_le_bytes());
+    out.write_all(&header).map_err(io)?;
+    let before = scanned.output_complete_before;
+    let blessed = OutputDigests {
+        before,
+        digests: digests
+            .before(before)
+            .iter()
+            .map(|(e, d)| (e, d.digest, d.updates))
+            .collect(),
+    };
+    let blessed = super::format::frame(
+        BlockKind::OutputDigests,
+        &super::format::encode(&blessed),
+        true,
+    );
+    let mut written = false;
+    while let Ok(block) = reader.next()? {
+        if block.kind == BlockKind::OutputDigests {
+            continue;
+        }
+        if block.kind == BlockKind::End {
+            out.write_all(&blessed).map_err(io)?;
+            written = true;
+        }
+        out.write_all(block.raw.as_deref().expect("raw blocks are kept"))
+            .map_err(io)?;
+    }
+    if !written {
+        out.write_all(&blessed).map_err(io)?;
+    }
+    out.into_inner()
+        .map_err(|e| io(e.into_error()))?
+        .sync_all()
+        .map_err(io)?;
+    std::fs::rename(&temporary, path)
+        .map_err(|e| EngineError::io(format!("replacing {}", path.display()), e))
 }

@@ -43,11 +43,18 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  reprise run wordcount --record run.rlog\n  reprise replay run.rlog --workers 3\n  reprise replay run.rlog --until-epoch 20 --output first-20.csv"
+    after_help = "Examples:\n  reprise run wordcount --record run.rlog\n  reprise replay run.rlog --workers 3\n  reprise replay run.rlog --until-epoch 20 --output first-20.csv\n  reprise replay tests/golden/      (every log in the folder, one line each)\n  reprise replay run.rlog --bless   (after a deliberate change of results)"
 )]
 pub struct ReplayArgs {
-    /// The input log (written by `reprise run --record`).
+    /// The input log (written by `reprise run --record`), or a folder: every `*.rlog` in it.
     pub log: PathBuf,
+    /// Compare every epoch's output digest with the recording (the default; exit code 1 on a difference).
+    #[arg(long, conflicts_with = "bless")]
+    pub check: bool,
+    /// Rewrite the recorded digests (only those) with this build's, after a deliberate change of
+    /// semantics; prints which epochs changed. The recorded input is never rewritten.
+    #[arg(long)]
+    pub bless: bool,
     /// Worker threads [default: the number of CPU cores].
     #[arg(long, short = 'w')]
     pub workers: Option<usize>,

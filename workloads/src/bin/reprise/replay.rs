@@ -7,7 +7,10 @@ use std::sync::atomic::AtomicBool;
 
 use anyhow::Context;
 use reprise_engine::digest::Divergence;
-use reprise_engine::log::{LogScan, RecordedClock, scan};
+use std::path::Path;
+
+use reprise_engine::digest::DigestLog;
+use reprise_engine::log::{LogScan, RecordedClock, bless, scan};
 use reprise_engine::{Epoch, Params, RunConfig};
 use reprise_workloads::workload::{Input, recorded_epochs};
 use serde::Serialize;
@@ -37,14 +40,25 @@ struct ReplayReport {
     digest: String,
 }
 
-/// Replays `args.log` and compares every epoch's digest with the recorded one.
-pub fn replay(args: ReplayArgs, interrupt: Arc<AtomicBool>) -> anyhow::Result<ExitCode> {
-    let scan = scan(&args.log)?;
+/// One replayed log: the report and this build's digests.
+struct Replayed {
+    report: ReplayReport,
+    recorded: DigestLog,
+    actual: DigestLog,
+}
+
+/// Replays one log and compares its digests with the recorded ones.
+fn replay_log(
+    log: &Path,
+    args: &ReplayArgs,
+    interrupt: Arc<AtomicBool>,
+) -> anyhow::Result<Replayed> {
+    let scan = scan(log)?;
     let header = &scan.header;
     let workload = find_workload(&header.workload).with_context(|| {
         format!(
             "the log {} was recorded by workload `{}`",
-            args.log.display(),
+            log.display(),
             header.workload
         )
     })?;
@@ -56,7 +70,7 @@ pub fn replay(args: ReplayArgs, interrupt: Arc<AtomicBool>) -> anyhow::Result<Ex
     let params = Params::parse(workload.info().params, &overrides).with_context(|| {
         format!(
             "the parameters recorded in {} do not fit this build's `{}`",
-            args.log.display(),
+            log.display(),
             header.workload
         )
     })?;
@@ -67,14 +81,14 @@ pub fn replay(args: ReplayArgs, interrupt: Arc<AtomicBool>) -> anyhow::Result<Ex
     config.output = output_spec(&args.output, args.emit)?;
     config.interrupt = Some(interrupt);
     let input = Input::Log {
-        path: args.log.clone(),
+        path: log.to_path_buf(),
         until: args.until_epoch,
     };
 
     let mut progress = ProgressDisplay::new(args.quiet);
     let result = workload.run(&params, &input, &config, &mut |p| progress.update(p));
     progress.finish();
-    let result = result.with_context(|| format!("replaying {}", args.log.display()))?;
+    let result = result.with_context(|| format!("replaying {}", log.display()))?;
 
     // Compare the epochs whose recorded output is complete (all of them, unless the
     // recording was cut short) and, with --until-epoch, no later ones.
@@ -83,23 +97,23 @@ pub fn replay(args: ReplayArgs, interrupt: Arc<AtomicBool>) -> anyhow::Result<Ex
         .map_or(scan.output_complete_before, |until| {
             scan.output_complete_before.min(until.saturating_add(1))
         });
-    let expected = scan.digests.before(compare_before);
+    let recorded = scan.digests.before(compare_before);
     let actual = result.digests.before(compare_before);
-    let divergence = expected.first_divergence(&actual);
+    let divergence = recorded.first_divergence(&actual);
     let replayed = scan
         .epochs
         .keys()
         .filter(|e| args.until_epoch.is_none_or(|u| **e <= u))
         .count();
     let report = ReplayReport {
-        log: args.log.display().to_string(),
+        log: log.display().to_string(),
         workload: header.workload.clone(),
         workers,
         recorded_workers: header.workers,
         events: result.events,
         epochs_replayed: replayed,
-        epochs_compared: expected.len(),
-        updates_compared: expected.total_updates(),
+        epochs_compared: recorded.len(),
+        updates_compared: recorded.total_updates(),
         matches: divergence.is_none(),
         first_divergence: divergence,
         truncated_at: scan.truncated_at,
@@ -108,14 +122,68 @@ pub fn replay(args: ReplayArgs, interrupt: Arc<AtomicBool>) -> anyhow::Result<Ex
         events_per_sec: result.events_per_sec(),
         digest: result.digests.run_digest().to_string(),
     };
+    Ok(Replayed {
+        report,
+        recorded,
+        actual,
+    })
+}
+
+/// Rewrites a log's digests with this build's; returns a line saying which epochs changed.
+fn bless_log(log: &Path, replayed: &Replayed) -> anyhow::Result<String> {
+    let epochs: std::collections::BTreeSet<Epoch> = replayed
+        .recorded
+        .iter()
+        .chain(replayed.actual.iter())
+        .map(|(e, _)| e)
+        .collect();
+    let changed: Vec<Epoch> = epochs
+        .into_iter()
+        .filter(|e| replayed.recorded.get(*e) != replayed.actual.get(*e))
+        .collect();
+    if changed.is_empty() {
+        return Ok(format!(
+            "{}: digests unchanged, nothing to bless",
+            log.display()
+        ));
+    }
+    bless(log, &replayed.actual).with_context(|| format!("blessing {}", log.display()))?;
+    let shown: Vec<String> = changed.iter().take(20).map(|e| e.to_string()).collect();
+    let more = if changed.len() > 20 {
+        format!(" and {} more", changed.len() - 20)
+    } else {
+        String::new()
+    };
+    Ok(format!(
+        "{}: blessed; {} of {} epochs changed: {}{more}",
+        log.display(),
+        changed.len(),
+        replayed.recorded.len().max(replayed.actual.len()),
+        shown.join(", ")
+    ))
+}
+
+/// Replays `args.log` (a log, or every log in a folder) and compares every epoch's digest
+/// with the recorded one; with `--bless`, records this build's digests instead.
+pub fn replay(args: ReplayArgs, interrupt: Arc<AtomicBool>) -> anyhow::Result<ExitCode> {
+    if args.log.is_dir() {
+        return replay_folder(&args, interrupt);
+    }
+    let replayed = replay_log(&args.log, &args, interrupt)?;
+    let report = &replayed.report;
+    if args.bless {
+        print(&(bless_log(&args.log, &replayed)? + "\n"))?;
+        return Ok(ExitCode::SUCCESS);
+    }
     match args.format {
-        ReportFormat::Json => print(&(serde_json::to_string(&report)? + "\n"))?,
+        ReportFormat::Json => print(&(serde_json::to_string(report)? + "\n"))?,
         ReportFormat::Text => {
             let mut text = String::new();
             if let Some(offset) = report.truncated_at {
                 let _ = writeln!(
                     text,
-                    "the log ends early (cut at byte {offset}): replayed its {replayed} complete epochs"
+                    "the log ends early (cut at byte {offset}): replayed its {} complete epochs",
+                    report.epochs_replayed
                 );
             }
             if let Some(failure) = &report.recorded_failure {
@@ -126,7 +194,7 @@ pub fn replay(args: ReplayArgs, interrupt: Arc<AtomicBool>) -> anyhow::Result<Ex
                 "replayed {} events of `{}` on {} workers (recorded on {}) at {}",
                 report.events,
                 report.workload,
-                workers,
+                report.workers,
                 report.recorded_workers,
                 human_rate(report.events_per_sec)
             );
@@ -146,6 +214,104 @@ pub fn replay(args: ReplayArgs, interrupt: Arc<AtomicBool>) -> anyhow::Result<Ex
         }
     }
     Ok(if report.matches {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_MISMATCH)
+    })
+}
+
+/// One log of a folder replay.
+#[derive(Debug, Serialize)]
+struct FolderEntry {
+    log: String,
+    result: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    report: Option<ReplayReport>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    blessed: Option<String>,
+}
+
+impl FolderEntry {
+    fn line(&self) -> String {
+        let name = Path::new(&self.log)
+            .file_name()
+            .map_or(self.log.clone(), |n| n.to_string_lossy().into_owned());
+        let detail = match (&self.report, &self.error, &self.blessed) {
+            (_, _, Some(blessed)) => blessed.clone(),
+            (Some(r), _, _) => match &r.first_divergence {
+                None => format!(
+                    "{} epochs, {} updates",
+                    r.epochs_compared, r.updates_compared
+                ),
+                Some(d) => format!("at {d}"),
+            },
+            (None, Some(error), _) => error.clone(),
+            (None, None, _) => String::new(),
+        };
+        format!("{name:<36} {:<9} {detail}\n", self.result)
+    }
+}
+
+/// Replays every `*.rlog` of a folder, one line each; fails if any diverges or errs.
+fn replay_folder(args: &ReplayArgs, interrupt: Arc<AtomicBool>) -> anyhow::Result<ExitCode> {
+    if args.output.is_some() {
+        anyhow::bail!("--output takes one log, not a folder");
+    }
+    let mut logs: Vec<_> = std::fs::read_dir(&args.log)
+        .with_context(|| format!("reading folder {}", args.log.display()))?
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|path| path.extension().is_some_and(|e| e == "rlog"))
+        .collect();
+    logs.sort();
+    if logs.is_empty() {
+        anyhow::bail!("no *.rlog files in {}", args.log.display());
+    }
+    let mut entries = Vec::new();
+    for log in &logs {
+        let entry = match replay_log(log, args, Arc::clone(&interrupt)) {
+            Ok(replayed) => {
+                let blessed = if args.bless {
+                    Some(bless_log(log, &replayed)?)
+                } else {
+                    None
+                };
+                let result = match (&blessed, replayed.report.matches) {
+                    (Some(_), _) => "blessed",
+                    (None, true) => "matches",
+                    (None, false) => "DIVERGES",
+                };
+                FolderEntry {
+                    log: log.display().to_string(),
+                    result,
+                    report: Some(replayed.report),
+                    error: None,
+                    blessed,
+                }
+            }
+            Err(error) => FolderEntry {
+                log: log.display().to_string(),
+                result: "ERROR",
+                report: None,
+                error: Some(format!("{error:#}")),
+                blessed: None,
+            },
+        };
+        if args.format == ReportFormat::Text {
+            print(&entry.line())?;
+        }
+        entries.push(entry);
+    }
+    let failed = entries
+        .iter()
+        .filter(|e| e.result == "DIVERGES" || e.result == "ERROR")
+        .count();
+    match args.format {
+        ReportFormat::Json => print(&(serde_json::to_string(&entries)? + "\n"))?,
+        ReportFormat::Text => print(&format!("{} logs, {failed} failed\n", entries.len()))?,
+    }
+    Ok(if failed == 0 {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(EXIT_MISMATCH)

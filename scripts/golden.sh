@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Records the golden input logs in tests/golden/ that do not exist yet.
+#
+#   scripts/golden.sh            record the missing logs (never overwrites one)
+#
+# A golden log is a regression test: `cargo test` replays every log in tests/golden/ on
+# 1 and 3 workers and fails at the first epoch whose digest differs from the recording.
+# Never re-record an existing log to make that test pass: if a change of results is
+# deliberate, `reprise replay tests/golden/NAME.rlog --bless` rewrites its digests (and
+# only those), and the diff of the log shows the change in review.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cargo build --release --locked --quiet
+reprise=target/release/reprise
+golden=tests/golden
+mkdir -p "$golden"
+
+record() { # NAME ARGS...
+  local name=$1; shift
+  local log="$golden/$name.rlog"
+  if [ -e "$log" ]; then
+    echo "kept     $log (golden logs are never re-recorded)"
+    return
+  fi
+  "$@" --record "$log" --quiet > /dev/null 2>&1 || true
+  echo "recorded $log ($(wc -c < "$log") bytes)"
+}
+
+small() { # the parameters of tests/common: many windows in a few thousand events
+  case $1 in
+    filter-count) echo "-p rate=5000 -p window_ms=100 -p partitions=7 -p ids=1000" ;;
+    traffic-share) echo "-p rate=5000 -p window_ms=100 -p hosts=200" ;;
+    user-visits) echo "-p rate=2 -p window_ms=60000 -p users=300" ;;
+    wordcount) echo "-p rate=2000 -p window_ms=100 -p vocabulary=300" ;;
+  esac
+}
+
+# shellcheck disable=SC2046
+record filter-count-2w-20ms-raw "$reprise" run filter-count --events 4000 --seed 11 --workers 2 --epoch-ms 20 --no-compress $(small filter-count)
+# shellcheck disable=SC2046
+record traffic-share-3w-50ms "$reprise" run traffic-share --events 4000 --seed 12 --workers 3 --epoch-ms 50 $(small traffic-share)
+# shellcheck disable=SC2046
+record user-visits-2w-10s "$reprise" run user-visits --events 3000 --seed 13 --workers 2 --epoch-ms 10000 $(small user-visits)
+# shellcheck disable=SC2046
+record wordcount-4w-25ms "$reprise" run wordcount --events 3000 --seed 14 --workers 4 --epoch-ms 25 $(small wordcount)
+# A run that ends in a (test-only, injected) worker panic: its complete epochs replay.
+# shellcheck disable=SC2046
+record wordcount-2w-panic "$reprise" run wordcount --events 3000 --seed 15 --workers 2 --epoch-ms 20 --inject-panic-at-epoch 40 $(small wordcount)
+# Processing time from standard input: epochs come from the wall clock, only the log reproduces them.
+if [ ! -e "$golden/wordcount-2w-processing-stdin.rlog" ]; then
+  lines=$(mktemp --suffix=.csv)
+  "$reprise" gen lines --events 3000 --seed 16 -o "$lines" -p vocabulary=300 2> /dev/null
+  record wordcount-2w-processing-stdin "$reprise" run wordcount --input - --clock processing --epoch-ms 1 --workers 2 -p window_ms=5 < "$lines"
+  rm -f "$lines"
+fi
