@@ -509,3 +509,109 @@ fn tamper_one_digest(log: &str) -> u64 {
     reprise_engine::log::bless(Path::new(log), &tampered).unwrap();
     epoch
 }
+
+#[test]
+fn compare_writes_json_csv_and_svg_and_reports_a_wrong_digest_as_a_failure() {
+    let dir = scratch("compare");
+    let base = [
+        "compare",
+        "filter-count",
+        "--events",
+        "20000",
+        "--workers",
+        "1,2",
+        "--repeat",
+        "2",
+        "--baseline",
+        "-o",
+    ];
+    let good = path(&dir, "good");
+    let out = reprise(&[&base[..], &[good.as_str()]].concat());
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    assert!(
+        stderr(&out).contains("[6/6]"),
+        "progress lines: {}",
+        stderr(&out)
+    );
+    let results: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(format!("{good}/results.json")).unwrap())
+            .unwrap();
+    for field in [
+        "command",
+        "git_revision",
+        "engine_version",
+        "cpu_model",
+        "cpus",
+        "events",
+        "repeat",
+    ] {
+        assert!(results["meta"].get(field).is_some(), "meta lacks {field}");
+    }
+    let summary = results["summary"].as_array().unwrap();
+    assert_eq!(summary.len(), 3); // baseline, 1 worker, 2 workers
+    for s in summary {
+        for field in [
+            "workload",
+            "kind",
+            "workers",
+            "epoch_ms",
+            "record",
+            "runs",
+            "median_events_per_sec",
+            "min_events_per_sec",
+            "max_events_per_sec",
+            "latency_p50_ms",
+            "latency_p99_ms",
+            "peak_memory_bytes",
+            "status",
+        ] {
+            assert!(s.get(field).is_some(), "summary lacks {field}: {s}");
+        }
+        assert_eq!(s["status"], "ok");
+    }
+    let two_workers = summary
+        .iter()
+        .find(|s| s["workers"] == 2 && s["kind"] == "engine")
+        .unwrap();
+    assert!(two_workers["speedup_over_1_worker"].as_f64().unwrap() > 0.0);
+    assert!(two_workers["ratio_to_baseline"].as_f64().unwrap() > 0.0);
+    assert_eq!(results["runs"].as_array().unwrap().len(), 6);
+    assert!(
+        results["runs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["digest_ok"] == true)
+    );
+    let csv = std::fs::read_to_string(format!("{good}/results.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 7);
+    assert!(csv.starts_with("workload,kind,workers,epoch_ms,record,repeat,events,"));
+    let svg = std::fs::read_to_string(format!("{good}/throughput.svg")).unwrap();
+    assert!(svg.starts_with("<svg") && svg.contains("filter-count"));
+    assert!(
+        std::fs::read_to_string(format!("{good}/README.md"))
+            .unwrap()
+            .contains("reprise compare")
+    );
+
+    // Run 2 is the 1-worker configuration's first run: make it report a wrong digest.
+    let bad = path(&dir, "bad");
+    let out = reprise(&[&base[..], &[bad.as_str(), "--inject-mismatch", "2"]].concat());
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("WRONG DIGEST") && stderr(&out).contains("wrong digest"),
+        "{}",
+        stdout(&out)
+    );
+    let results: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(format!("{bad}/results.json")).unwrap())
+            .unwrap();
+    let wrong: Vec<&serde_json::Value> = results["summary"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["status"] != "ok")
+        .collect();
+    assert_eq!(wrong.len(), 1);
+    assert_eq!(wrong[0]["workers"], 1);
+}

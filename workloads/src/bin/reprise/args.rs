@@ -39,6 +39,53 @@ pub enum Command {
     Replay(ReplayArgs),
     /// Show an input log's header and per-epoch events, sizes and digests.
     Inspect(InspectArgs),
+    /// Compare throughput across configurations: every combination in a fresh process,
+    /// repeated and interleaved, every digest checked; writes a table, JSON, CSV and a chart.
+    Compare(CompareArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Example:\n  reprise compare filter-count wordcount --events 10000000 --workers 1,2 --record off,on --repeat 3 --baseline -o bench-results/today"
+)]
+pub struct CompareArgs {
+    /// Workloads to compare (see `reprise list`).
+    #[arg(required = true)]
+    pub workloads: Vec<String>,
+    /// Generated events per run.
+    #[arg(long, default_value_t = 10_000_000)]
+    pub events: u64,
+    /// Worker counts, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "1,2")]
+    pub workers: Vec<usize>,
+    /// Epoch lengths in ms, comma-separated [default: each workload's].
+    #[arg(long, value_delimiter = ',')]
+    pub epoch_ms: Vec<u64>,
+    /// Recording to an input log: off, on, or both (off,on).
+    #[arg(long, value_delimiter = ',', default_value = "off")]
+    pub record: Vec<OnOff>,
+    /// Runs per configuration (interleaved across configurations).
+    #[arg(long, default_value_t = 3)]
+    pub repeat: usize,
+    /// Also run each workload's hand-written baseline (the COST view).
+    #[arg(long)]
+    pub baseline: bool,
+    /// Workload parameter for every run, NAME=VALUE (repeatable).
+    #[arg(long = "param", short = 'p', value_name = "NAME=VALUE")]
+    pub params: Vec<String>,
+    /// Folder for results.json, results.csv, throughput.svg and README.md.
+    #[arg(long, short = 'o', default_value = "compare-results")]
+    pub output: PathBuf,
+    /// Test hook: corrupt the digest reported by run number N (1-based).
+    #[arg(long, hide = true)]
+    pub inject_mismatch: Option<usize>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OnOff {
+    Off,
+    On,
 }
 
 #[derive(Debug, Args)]
@@ -130,6 +177,12 @@ pub struct RunArgs {
     /// Epochs by event time (deterministic) or processing time (wall clock; reproducible only from a log).
     #[arg(long, value_enum, default_value_t = ClockArg::Event)]
     pub clock: ClockArg,
+    /// Run only the hand-written baseline (used by `reprise compare`).
+    #[arg(long, hide = true, conflicts_with_all = ["check", "record", "output"])]
+    pub baseline_only: bool,
+    /// Test hook: report a wrong digest (used to test `reprise compare`).
+    #[arg(long, hide = true)]
+    pub corrupt_digest: bool,
     /// Test hook: make worker 0 panic when its input reaches this epoch.
     #[arg(long, hide = true, value_name = "EPOCH")]
     pub inject_panic_at_epoch: Option<u64>,

@@ -1,6 +1,8 @@
 //! The `reprise` command: list, run and generate.
 
 mod args;
+mod chart;
+mod compare;
 mod replay;
 mod report;
 
@@ -41,6 +43,7 @@ fn main() -> ExitCode {
         Command::Gen(args) => generate(args),
         Command::Replay(args) => replay::replay(args, interrupt_flag()),
         Command::Inspect(args) => replay::inspect(args),
+        Command::Compare(args) => compare::compare(args),
     };
     match result {
         Ok(code) => code,
@@ -186,6 +189,13 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         });
     }
 
+    if args.baseline_only {
+        let baseline = workload.baseline(&params, &input, &config.epochs)?;
+        let report =
+            RunReport::of_baseline(info.name, &params, input.describe(), epoch_ms, &baseline);
+        return print_report(report, &args).map(|()| ExitCode::SUCCESS);
+    }
+
     let mut progress = ProgressDisplay::new(args.quiet);
     let result = workload.run(&params, &input, &config, &mut |p| progress.update(p));
     progress.finish();
@@ -228,14 +238,22 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             first_divergence: divergence,
         });
     }
-    match args.format {
-        ReportFormat::Text => print(&report.to_text())?,
-        ReportFormat::Json => print(&(serde_json::to_string(&report)? + "\n"))?,
-    }
-    if let Some(divergence) = report.check.as_ref().and_then(|c| c.first_divergence) {
+    let divergence = report.check.as_ref().and_then(|c| c.first_divergence);
+    print_report(report, &args)?;
+    if let Some(divergence) = divergence {
         eprintln!("error: the engine's output differs from the baseline's at {divergence}");
     }
     Ok(code)
+}
+
+fn print_report(mut report: RunReport, args: &RunArgs) -> anyhow::Result<()> {
+    if args.corrupt_digest {
+        report.digest = format!("{:016x}", u64::from_str_radix(&report.digest, 16)? ^ 1);
+    }
+    match args.format {
+        ReportFormat::Text => print(&report.to_text()),
+        ReportFormat::Json => print(&(serde_json::to_string(&report)? + "\n")),
+    }
 }
 
 /// Adds what the user can do next to an engine error: a hint, and the command that

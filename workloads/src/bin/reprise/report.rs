@@ -93,6 +93,40 @@ impl RunReport {
         }
     }
 
+    /// The report of a baseline run (`--baseline-only`).
+    pub fn of_baseline(
+        workload: &str,
+        params: &reprise_engine::Params,
+        input: String,
+        epoch_ms: u64,
+        baseline: &reprise_workloads::workload::BaselineResult,
+    ) -> Self {
+        Self {
+            workload: workload.to_string(),
+            params: params
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            input,
+            workers: 1,
+            epoch_ms,
+            events: baseline.events,
+            epochs: baseline.digests.len() as u64,
+            elapsed_s: baseline.elapsed.as_secs_f64(),
+            events_per_sec: baseline.events_per_sec(),
+            latency_p50_ms: 0.0,
+            latency_p99_ms: 0.0,
+            peak_memory_bytes: reprise_engine::metrics::peak_memory_bytes(),
+            late_events: 0,
+            output_epochs: baseline.digests.len(),
+            output_updates: baseline.digests.total_updates(),
+            digest: baseline.digests.run_digest().to_string(),
+            output: None,
+            check: None,
+            record: None,
+        }
+    }
+
     pub fn to_text(&self) -> String {
         let mut s = String::new();
         let mut line = |k: &str, v: String| {
