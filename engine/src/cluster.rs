@@ -40,7 +40,10 @@ impl ClusterSpec {
 /// The open connections to the other processes, watched for a peer that goes away.
 #[derive(Debug)]
 pub struct Liveness {
+    /// Connections we opened: we watch them for the peer's goodbye.
     links: Vec<TcpStream>,
+    /// Connections the peers opened: we say goodbye on them when done.
+    accepted: Vec<TcpStream>,
     lost: mpsc::Receiver<String>,
     finished: Arc<AtomicBool>,
 }
@@ -54,9 +57,10 @@ impl Liveness {
     /// Says goodbye to every peer: this process is done, its connections may close.
     pub fn finish(self) {
         self.finished.store(true, Ordering::SeqCst);
-        for mut link in self.links {
-            let _ = link.write_all(b"BYE\n");
+        for mut peer in self.accepted {
+            let _ = peer.write_all(b"BYE\n");
         }
+        drop(self.links);
     }
 }
 
@@ -76,17 +80,26 @@ pub fn preflight(spec: &ClusterSpec) -> Result<Liveness, EngineError> {
     }
     let own = &spec.addresses[me];
     let listener = TcpListener::bind(resolve(own)?).map_err(|e| {
-        EngineError::config(format!("process {me} cannot listen on {own}: {e} (is the port in use?)"))
+        EngineError::config(format!(
+            "process {me} cannot listen on {own}: {e} (is the port in use?)"
+        ))
     })?;
-    listener.set_nonblocking(true).map_err(|e| EngineError::io("configuring the cluster listener", e))?;
+    listener
+        .set_nonblocking(true)
+        .map_err(|e| EngineError::io("configuring the cluster listener", e))?;
     let deadline = Instant::now() + spec.connect_timeout;
     let hello = format!("{GREETING} {me} {}\n", spec.fingerprint);
 
     // Connect to every other process (retrying until it listens), and answer every other
     // process that connects to us, until both directions are complete.
     let mut outgoing: Vec<Option<TcpStream>> = (0..processes).map(|_| None).collect();
-    let mut incoming = 0;
-    while outgoing.iter().enumerate().any(|(p, s)| p != me && s.is_none()) || incoming < processes - 1 {
+    let mut accepted = Vec::new();
+    while outgoing
+        .iter()
+        .enumerate()
+        .any(|(p, s)| p != me && s.is_none())
+        || accepted.len() < processes - 1
+    {
         if Instant::now() > deadline {
             let waiting: Vec<&str> = (0..processes)
                 .filter(|p| *p != me && outgoing[*p].is_none())
@@ -104,37 +117,87 @@ pub fn preflight(spec: &ClusterSpec) -> Result<Liveness, EngineError> {
         }
         for peer in (0..processes).filter(|p| *p != me) {
             if outgoing[peer].is_none()
-                && let Ok(mut stream) = TcpStream::connect_timeout(&resolve(&spec.addresses[peer])?, Duration::from_millis(200))
+                && let Ok(mut stream) = TcpStream::connect_timeout(
+                    &resolve(&spec.addresses[peer])?,
+                    Duration::from_millis(200),
+                )
             {
-                stream.write_all(hello.as_bytes()).map_err(|e| lost(&spec.addresses[peer], e))?;
+                stream
+                    .write_all(hello.as_bytes())
+                    .map_err(|e| lost(&spec.addresses[peer], e))?;
                 outgoing[peer] = Some(stream);
             }
         }
         match listener.accept() {
-            Ok((stream, _)) => {
-                check_greeting(stream, spec)?;
-                incoming += 1;
+            Ok((stream, _)) => accepted.push(check_greeting(stream, spec)?),
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                std::thread::sleep(Duration::from_millis(20))
             }
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => std::thread::sleep(Duration::from_millis(20)),
-            Err(e) => return Err(EngineError::io(format!("accepting cluster connections on {own}"), e)),
+            Err(e) => {
+                return Err(EngineError::io(
+                    format!("accepting cluster connections on {own}"),
+                    e,
+                ));
+            }
         }
     }
-    // Timely listens on the same address next.
-    drop(listener);
-
-    let finished = Arc::new(AtomicBool::new(false));
-    let (lost_tx, lost) = mpsc::channel();
-    let mut links = Vec::new();
+    // Every process has checked every other. Hear their verdicts on our greetings.
+    let mut replies: Vec<(usize, BufReader<TcpStream>)> = Vec::new();
     for (peer, stream) in outgoing.into_iter().enumerate() {
         let Some(stream) = stream else { continue };
+        let address = &spec.addresses[peer];
+        stream
+            .set_read_timeout(Some(spec.connect_timeout))
+            .map_err(|e| lost(address, e))?;
+        let mut reader = BufReader::new(stream);
+        match read_line(&mut reader, address)?.as_str() {
+            "OK" => replies.push((peer, reader)),
+            refusal => {
+                return Err(EngineError::config(
+                    refusal
+                        .strip_prefix("ERR ")
+                        .unwrap_or(refusal)
+                        .replace("\\n", "\n"),
+                ));
+            }
+        }
+    }
+    // Timely listens on the same addresses next: close ours, tell the peers, and wait
+    // until they have closed theirs, so that no timely connection lands in a listener
+    // that is about to close.
+    drop(listener);
+    for stream in accepted.iter_mut() {
+        stream
+            .write_all(b"READY\n")
+            .map_err(|e| EngineError::io("talking to a cluster peer", e))?;
+    }
+    for (peer, reader) in replies.iter_mut() {
+        let address = &spec.addresses[*peer];
+        if read_line(reader, address)? != "READY" {
+            return Err(EngineError::config(format!(
+                "process {peer} at {address} broke the start-up protocol"
+            )));
+        }
+    }
+
+    let finished = Arc::new(AtomicBool::new(false));
+    let (lost_tx, lost_rx) = mpsc::channel();
+    let mut links = Vec::new();
+    for (peer, reader) in replies {
         let address = spec.addresses[peer].clone();
-        let reader = stream.try_clone().map_err(|e| lost(&address, e))?;
+        let stream = reader
+            .get_ref()
+            .try_clone()
+            .map_err(|e| lost(&address, e))?;
+        stream
+            .set_read_timeout(None)
+            .map_err(|e| lost(&address, e))?;
         let (finished, lost_tx) = (Arc::clone(&finished), lost_tx.clone());
         std::thread::Builder::new()
             .name(format!("reprise-watch-{peer}"))
             .spawn(move || {
-                // The peer answers our greeting with its verdict, then with BYE when done.
-                let mut lines = BufReader::new(reader).lines();
+                // The peer says BYE when it is done; anything else ending the link is a loss.
+                let mut lines = reader.lines();
                 loop {
                     match lines.next() {
                         Some(Ok(line)) if line == "BYE" => return,
@@ -151,38 +214,76 @@ pub fn preflight(spec: &ClusterSpec) -> Result<Liveness, EngineError> {
             .map_err(|e| EngineError::io("starting a cluster watch thread", e))?;
         links.push(stream);
     }
-    Ok(Liveness { links, lost, finished })
+    Ok(Liveness {
+        links,
+        accepted,
+        lost: lost_rx,
+        finished,
+    })
 }
 
-/// Reads a peer's greeting on an accepted connection and compares fingerprints; the
-/// connection is kept open by a thread that says goodbye when this process ends.
-fn check_greeting(stream: TcpStream, spec: &ClusterSpec) -> Result<(), EngineError> {
-    stream.set_nonblocking(false).map_err(|e| EngineError::io("configuring a cluster connection", e))?;
+fn read_line(reader: &mut BufReader<TcpStream>, address: &str) -> Result<String, EngineError> {
+    let mut line = String::new();
+    match reader.read_line(&mut line) {
+        Ok(0) => Err(EngineError::config(format!(
+            "the process at {address} closed the connection during start-up"
+        ))),
+        Ok(_) => Ok(line.trim_end().to_string()),
+        Err(e) => Err(EngineError::config(format!(
+            "no answer from the process at {address} during start-up: {e}"
+        ))),
+    }
+}
+
+/// Reads a peer's greeting on an accepted connection and compares fingerprints. The
+/// connection stays open: the peer watches it for our goodbye.
+fn check_greeting(mut stream: TcpStream, spec: &ClusterSpec) -> Result<TcpStream, EngineError> {
+    stream
+        .set_nonblocking(false)
+        .map_err(|e| EngineError::io("configuring a cluster connection", e))?;
     stream
         .set_read_timeout(Some(spec.connect_timeout))
         .map_err(|e| EngineError::io("configuring a cluster connection", e))?;
     let mut line = String::new();
-    BufReader::new(&stream)
-        .read_line(&mut line)
-        .map_err(|e| EngineError::io("reading a cluster greeting", e))?;
-    let mut parts = line.trim_end().splitn(3, ' ');
+    // One line, read byte by byte: nothing after it may be consumed here.
+    let mut byte = [0u8; 1];
+    while std::io::Read::read(&mut stream, &mut byte)
+        .map_err(|e| EngineError::io("reading a cluster greeting", e))?
+        == 1
+    {
+        if byte[0] == b'\n' {
+            break;
+        }
+        line.push(byte[0] as char);
+    }
+    let mut parts = line.splitn(3, ' ');
     let (greeting, peer, fingerprint) = (parts.next(), parts.next(), parts.next().unwrap_or(""));
-    if greeting != Some(GREETING) {
-        return Err(EngineError::config(format!(
+    let refusal = if greeting != Some(GREETING) {
+        Some(format!(
             "process {} was contacted by something that is not a Reprise process of this version",
             spec.process
-        )));
-    }
-    let peer = peer.unwrap_or("?");
-    if fingerprint != spec.fingerprint {
-        return Err(EngineError::config(format!(
-            "process {peer} runs a different job than process {}:\n  process {peer}: {fingerprint}\n  process {}: {}\nevery process needs the same workload, parameters, --workers, input and clock",
+        ))
+    } else if fingerprint != spec.fingerprint {
+        let peer = peer.unwrap_or("?");
+        Some(format!(
+            "process {peer} and process {} run different jobs:\n  process {peer}: {fingerprint}\n  process {}: {}\nevery process needs the same workload, parameters, --workers, input and clock",
             spec.process, spec.process, spec.fingerprint
-        )));
+        ))
+    } else {
+        None
+    };
+    match refusal {
+        None => {
+            stream
+                .write_all(b"OK\n")
+                .map_err(|e| EngineError::io("answering a cluster peer", e))?;
+            Ok(stream)
+        }
+        Some(message) => {
+            let _ = stream.write_all(format!("ERR {}\n", message.replace('\n', "\\n")).as_bytes());
+            Err(EngineError::config(message))
+        }
     }
-    // Keep the connection: when this process exits, the peer's watch sees it close.
-    std::mem::forget(stream);
-    Ok(())
 }
 
 fn resolve(address: &str) -> Result<std::net::SocketAddr, EngineError> {
@@ -190,7 +291,11 @@ fn resolve(address: &str) -> Result<std::net::SocketAddr, EngineError> {
         .to_socket_addrs()
         .ok()
         .and_then(|mut a| a.next())
-        .ok_or_else(|| EngineError::config(format!("cannot resolve cluster address `{address}` (expected host:port)")))
+        .ok_or_else(|| {
+            EngineError::config(format!(
+                "cannot resolve cluster address `{address}` (expected host:port)"
+            ))
+        })
 }
 
 fn lost(address: &str, e: std::io::Error) -> EngineError {

@@ -40,6 +40,12 @@ pub enum EngineError {
         /// What is wrong.
         message: String,
     },
+    /// Another process of the cluster went away in the middle of the run.
+    #[error("lost contact with {peer}: it stopped or its connection broke; this process stops too")]
+    PeerLost {
+        /// Which process, and its address.
+        peer: String,
+    },
     /// The run was interrupted (Ctrl-C).
     #[error("interrupted")]
     Interrupted,

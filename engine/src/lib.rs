@@ -46,6 +46,7 @@
 
 #![deny(missing_docs)]
 
+pub mod cluster;
 pub mod digest;
 mod epoch;
 mod error;

@@ -11,6 +11,7 @@ use serde::Serialize;
 use timely::dataflow::operators::probe;
 use timely::worker::Worker;
 
+use crate::cluster::{ClusterSpec, preflight};
 use crate::digest::DigestLog;
 use crate::log::{LogEnd, LogMessage, RecordSpec, RecordStats, Recorder, write_log};
 use crate::metrics::{EpochLatency, LatencySummary, peak_memory_bytes};
@@ -35,6 +36,8 @@ pub struct RunConfig {
     pub interrupt: Option<Arc<AtomicBool>>,
     /// For tests of failure handling: worker 0 panics when its input reaches this epoch.
     pub inject_panic_at: Option<Epoch>,
+    /// Run as one process of a timely cluster; `workers` is then the count per process.
+    pub cluster: Option<ClusterSpec>,
 }
 
 impl RunConfig {
@@ -48,6 +51,7 @@ impl RunConfig {
             record: None,
             interrupt: None,
             inject_panic_at: None,
+            cluster: None,
         }
     }
 }
@@ -84,6 +88,9 @@ pub struct RunResult {
     pub record: Option<RecordStats>,
     /// Peak resident memory of the process.
     pub peak_memory_bytes: Option<u64>,
+    /// This process's index in a cluster (0 alone). Only process 0's result covers the
+    /// whole run: the workers' digests and counts are gathered there.
+    pub process: usize,
 }
 
 impl RunResult {
@@ -127,7 +134,19 @@ struct WorkerResult {
     input_epochs: Option<(Epoch, Epoch)>,
     late_events: u64,
     latency: Option<LatencySummary>,
+    began: Option<Instant>,
     finished: Option<Instant>,
+    /// On global worker 0: every worker's summary, gathered over timely.
+    gathered: Option<Vec<WorkerSummary>>,
+}
+
+/// What each worker sends worker 0 at the end of a run.
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
+struct WorkerSummary {
+    digests: DigestLog,
+    events: u64,
+    input_epochs: Option<(Epoch, Epoch)>,
+    late_events: u64,
 }
 
 /// A thread of the run besides the workers, started only when needed.
@@ -161,11 +180,19 @@ pub fn run<J: Job>(
     let epochs = config.epochs;
     let lag = config.max_epochs_ahead.max(1);
     let inject_panic_at = config.inject_panic_at;
+    let (process, processes) = config
+        .cluster
+        .as_ref()
+        .map_or((0, 1), |c| (c.process, c.processes()));
+    // Check the cluster before timely connects: timely hangs on a misconfigured one.
+    let liveness = config.cluster.as_ref().map(preflight).transpose()?;
     let shared = Arc::new(Shared::default());
     let started = Instant::now();
 
     // The output writer and the input log writer.
-    let (rows_tx, output_writer) = match config.output.clone() {
+    // Worker 0 (in process 0) gathers the rows and hands them to the only writer.
+    let gather_rows = config.output.is_some();
+    let (rows_tx, output_writer) = match config.output.clone().filter(|_| process == 0) {
         Some(spec) => {
             let (tx, rx) = mpsc::channel();
             let closing_job = Arc::clone(&job);
@@ -174,14 +201,16 @@ pub fn run<J: Job>(
             (
                 Some(tx),
                 Some(helper("output", move || {
-                    write_output(spec, workers, closing, rx)
+                    write_output(spec, 1, closing, rx)
                 })?),
             )
         }
         None => (None, None),
     };
     let (log_tx, log_writer) = match config.record.clone() {
-        Some(spec) => {
+        Some(mut spec) => {
+            // Each process records the events its own workers feed, to its own part.
+            spec.path = crate::log::part_path(&spec.path, process);
             let (tx, rx) = mpsc::channel();
             (
                 Some(tx),
@@ -203,9 +232,16 @@ pub fn run<J: Job>(
                 .unzip();
             let reader_shared = Arc::clone(&shared);
             let reader = helper("reader", move || {
-                deal(source, J::event_time_ms, epochs, started, senders, &|| {
-                    reader_shared.aborted()
-                })
+                let share = (process, processes);
+                deal(
+                    source,
+                    J::event_time_ms,
+                    epochs,
+                    started,
+                    senders,
+                    share,
+                    &|| reader_shared.aborted(),
+                )
             })?;
             let receivers = receivers.into_iter().map(Some).collect();
             (None, Feed::Dealt(Mutex::new(receivers)), Some(reader))
@@ -215,13 +251,28 @@ pub fn run<J: Job>(
 
     let worker_shared = Arc::clone(&shared);
     let worker_log = log_tx.clone();
-    let guards = timely::execute(timely::Config::process(workers), move |worker| {
+    let timely_config = match &config.cluster {
+        None => timely::Config::process(workers),
+        Some(spec) => timely::Config {
+            communication: timely::CommunicationConfig::Cluster {
+                threads: workers,
+                process,
+                addresses: spec.addresses.clone(),
+                report: false,
+                zerocopy: false,
+            },
+            worker: timely::WorkerConfig::default(),
+        },
+    };
+    let guards = timely::execute(timely_config, move |worker| {
         let index = worker.index();
         let shared = Arc::clone(&worker_shared);
         let sinks = Sinks {
-            rows: rows_tx.clone(),
+            rows: rows_tx.clone().filter(|_| index == 0),
+            gather_rows,
             log: worker_log.clone(),
             compress,
+            local_worker: index - process * workers,
         };
         let panic_at = inject_panic_at.filter(|_| index == 0);
         let body = AssertUnwindSafe(|| {
@@ -273,6 +324,9 @@ pub fn run<J: Job>(
         {
             shared.fail(EngineError::Interrupted);
         }
+        if let Some(peer) = liveness.as_ref().and_then(|l| l.lost_peer()) {
+            shared.fail(EngineError::PeerLost { peer });
+        }
         on_progress(&Progress {
             events: shared.events.load(Ordering::Relaxed),
             total_events,
@@ -280,22 +334,51 @@ pub fn run<J: Job>(
         });
     }
 
-    let mut total = WorkerResult::default();
+    let mut local = Vec::new();
+    let (mut latency, mut began, mut finished, mut gathered) = (None, None::<Instant>, None, None);
     for result in guards.join() {
         let result = result.map_err(|e| EngineError::Bug(format!("worker thread failed: {e}")))?;
-        total.digests.merge(&result.digests);
-        total.events += result.events;
-        total.late_events += result.late_events;
-        total.input_epochs = match (total.input_epochs, result.input_epochs) {
+        latency = latency.or(result.latency);
+        finished = finished.max(result.finished);
+        began = match (began, result.began) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        gathered = gathered.or(result.gathered);
+        local.push(WorkerSummary {
+            digests: result.digests,
+            events: result.events,
+            input_epochs: result.input_epochs,
+            late_events: result.late_events,
+        });
+    }
+    // Process 0 reports the whole run; another process only what its own workers did.
+    let mut total = WorkerSummary::default();
+    for summary in gathered.as_deref().unwrap_or(&local) {
+        total.digests.merge(&summary.digests);
+        total.events += summary.events;
+        total.late_events += summary.late_events;
+        total.input_epochs = match (total.input_epochs, summary.input_epochs) {
             (Some((a, b)), Some((c, d))) => Some((a.min(c), b.max(d))),
             (a, b) => a.or(b),
         };
-        total.latency = total.latency.or(result.latency);
-        total.finished = total.finished.max(result.finished);
     }
-    let elapsed = total
-        .finished
-        .map_or_else(|| started.elapsed(), |finished| finished - started);
+    let local_events: u64 = local.iter().map(|s| s.events).sum();
+    if let Some(liveness) = liveness {
+        match liveness.lost_peer() {
+            // A lost peer explains whatever else went wrong after it.
+            Some(peer) => {
+                *shared.failure.lock().unwrap_or_else(|p| p.into_inner()) =
+                    Some(EngineError::PeerLost { peer })
+            }
+            None => liveness.finish(),
+        }
+    }
+    // From the first worker's start (after a cluster has connected) to the last one's end.
+    let elapsed = match (began, finished) {
+        (Some(began), Some(finished)) => finished.saturating_duration_since(began),
+        _ => started.elapsed(),
+    };
 
     let mut failure = shared
         .failure
@@ -313,7 +396,7 @@ pub fn run<J: Job>(
         (Some(log), Some(writer)) => {
             let failed = failure.as_ref().map(|e| e.to_string());
             let _ = log.send(LogMessage::End(LogEnd {
-                events: total.events,
+                events: local_events,
                 failure: failed,
             }));
             drop(log);
@@ -337,11 +420,12 @@ pub fn run<J: Job>(
         events: total.events,
         input_epochs: total.input_epochs,
         elapsed,
-        latency: total.latency.unwrap_or_default(),
+        latency: latency.unwrap_or_default(),
         late_events: total.late_events,
         output,
         record,
         peak_memory_bytes: peak_memory_bytes(),
+        process,
     })
 }
 
@@ -362,8 +446,10 @@ enum Feed<E> {
 /// Where a worker's results go besides its digests.
 struct Sinks<R> {
     rows: Option<mpsc::Sender<sink::SinkMessage<R>>>,
+    gather_rows: bool,
     log: Option<mpsc::Sender<LogMessage>>,
     compress: bool,
+    local_worker: usize,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -377,13 +463,20 @@ fn run_worker<J: Job>(
     started: Instant,
     shared: &Shared,
 ) -> WorkerResult {
+    let began = Some(Instant::now());
     let (index, peers) = (worker.index(), worker.peers());
     let ctx = JobContext::new(epochs, (index, peers));
-    let log = sinks.log.clone();
+    let local_worker = sinks.local_worker;
+    let outputs = sink::SinkOutputs {
+        gather_rows: sinks.gather_rows,
+        rows: sinks.rows,
+        log: sinks.log.clone(),
+        local_worker,
+    };
     let (input, probe, digests) = worker.dataflow::<Epoch, _, _>(|scope| {
         let (input, events) = scope.new_collection::<J::Event, isize>();
         let output = job.build(&ctx, events);
-        let (probe, digests) = sink::attach(output, index, sinks.rows, log);
+        let (probe, digests) = sink::attach(output, outputs);
         (input, probe, digests)
     });
     let mut feeder = Feeder {
@@ -400,7 +493,7 @@ fn run_worker<J: Job>(
         latency: (index == 0).then(EpochLatency::default),
         recorder: sinks
             .log
-            .map(|log| Recorder::new(index, sinks.compress, log)),
+            .map(|log| Recorder::new(local_worker, sinks.compress, log)),
     };
     match feed {
         Feed::Generated { events, generate } => {
@@ -422,7 +515,7 @@ fn run_worker<J: Job>(
             }
         }
         Feed::Dealt(receivers) => {
-            let receiver = receivers.lock().unwrap_or_else(|p| p.into_inner())[index]
+            let receiver = receivers.lock().unwrap_or_else(|p| p.into_inner())[local_worker]
                 .take()
                 .expect("each worker takes its own receiver once");
             while !shared.aborted() {
@@ -449,15 +542,54 @@ fn run_worker<J: Job>(
         }
     }
     let (events, input_epochs, latency) = feeder.finish();
+    let finished = Some(Instant::now());
     let digests = digests.borrow().clone();
+    let summary = WorkerSummary {
+        digests: digests.clone(),
+        events,
+        input_epochs,
+        late_events: ctx.late_events(),
+    };
+    let gathered = (!shared.aborted())
+        .then(|| gather(worker, summary, shared))
+        .flatten();
     WorkerResult {
         digests,
         events,
         input_epochs,
         late_events: ctx.late_events(),
         latency,
-        finished: Some(Instant::now()),
+        began,
+        finished,
+        gathered,
     }
+}
+
+/// Sends every worker's summary to worker 0 over timely (from any process); returns them
+/// all on worker 0.
+fn gather(
+    worker: &mut Worker,
+    summary: WorkerSummary,
+    shared: &Shared,
+) -> Option<Vec<WorkerSummary>> {
+    use timely::dataflow::operators::{Exchange as _, Input as _, Inspect as _, Probe as _};
+    let gathered = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+    let sink = std::rc::Rc::clone(&gathered);
+    let (mut input, probe) = worker.dataflow::<u64, _, _>(|scope| {
+        let (input, stream) = scope.new_input::<Vec<WorkerSummary>>();
+        let (probe, _) = stream
+            .exchange(|_| 0)
+            .inspect(move |summary| sink.borrow_mut().push(summary.clone()))
+            .probe();
+        (input, probe)
+    });
+    input.send(summary);
+    input.close();
+    while !probe.done() && !shared.aborted() {
+        worker.step_or_park(Some(Duration::from_millis(1)));
+    }
+    let all = gathered.take();
+    (worker.index() == 0).then_some(all)
 }
 
 /// Feeds one worker's input, advancing epochs with backpressure, and records it.

@@ -36,32 +36,50 @@ pub enum SinkMessage<R> {
     },
 }
 
+/// Where a worker's sink sends what it finishes, besides its own digest share.
+pub(crate) struct SinkOutputs<R> {
+    /// Gather the consolidated rows on worker 0 for the output file (every worker sends).
+    pub gather_rows: bool,
+    /// The output writer; only global worker 0 has it.
+    pub rows: Option<Sender<SinkMessage<R>>>,
+    /// The input log writer of this process.
+    pub log: Option<Sender<LogMessage>>,
+    /// This worker's index within its process (for the log writer).
+    pub local_worker: usize,
+}
+
 /// Attaches the digest sink to `output`. Updates are exchanged by record hash, so each
 /// record's updates meet on one worker and consolidate exactly: the per-epoch update
-/// counts do not depend on the number of workers.
+/// counts do not depend on the number of workers. With an output file, each epoch's
+/// consolidated rows then travel to worker 0 (over timely, from any process), which hands
+/// them to the output writer in epoch order.
 ///
-/// Returns a probe that passes epoch `e` only after the sink has digested `e`, and this
-/// worker's share of the per-epoch digests.
+/// Returns a probe that passes epoch `e` only after the sink has digested `e` (and the
+/// output writer has been handed it), and this worker's share of the per-epoch digests.
 pub(crate) fn attach<'s, R: Record>(
     output: VecCollection<'s, Epoch, R>,
-    worker: usize,
-    rows: Option<Sender<SinkMessage<R>>>,
-    log: Option<Sender<LogMessage>>,
+    outputs: SinkOutputs<R>,
 ) -> (probe::Handle<Epoch>, Rc<RefCell<DigestLog>>) {
+    let SinkOutputs {
+        gather_rows,
+        rows,
+        log,
+        local_worker,
+    } = outputs;
     let digests = Rc::new(RefCell::new(DigestLog::default()));
     let share = Rc::clone(&digests);
     // Hash each record once: the hash routes it, orders it for consolidation, and digests it.
     let exchange = Exchange::new(|((hash, _), _, _): &((u64, R), Epoch, isize)| *hash);
-    let (probe, _) = output
+    let consolidated = output
         .inner
         .map(|(record, time, diff)| ((record_hash(&record), record), time, diff))
-        .unary_frontier::<CapacityContainerBuilder<Vec<()>>, _, _, _>(
+        .unary_frontier::<CapacityContainerBuilder<Vec<EpochRows<R>>>, _, _, _>(
             exchange,
             "DigestSink",
             move |_, _| {
                 let mut pending: HeldPerEpoch<Vec<((u64, R), i64)>> = HeldPerEpoch::new();
                 let mut reported: Option<Option<Epoch>> = None;
-                move |(input, frontier), _output| {
+                move |(input, frontier), output| {
                     input.for_each(|cap, batch| {
                         for (hashed, time, diff) in batch.drain(..) {
                             pending
@@ -75,7 +93,7 @@ pub(crate) fn attach<'s, R: Record>(
                         if frontier.less_equal(entry.key()) {
                             break;
                         }
-                        let (epoch, (_cap, mut updates)) = entry.remove_entry();
+                        let (epoch, (cap, mut updates)) = entry.remove_entry();
                         consolidate(&mut updates);
                         let mut digest = EpochDigest::default();
                         for ((hash, _), diff) in &updates {
@@ -88,18 +106,59 @@ pub(crate) fn attach<'s, R: Record>(
                                 share: digest,
                             });
                         }
-                        if let Some(rows) = &rows
-                            && !updates.is_empty()
-                        {
-                            // The writer outlives the workers; a send fails only if it
-                            // stopped on an error of its own, which it reports itself.
-                            let updates = updates
+                        if gather_rows && !updates.is_empty() {
+                            let rows = updates
                                 .into_iter()
                                 .map(|((_, record), diff)| (record, diff))
                                 .collect();
+                            output.session(&cap).give((epoch, rows));
+                        }
+                    }
+                    let now = frontier.frontier().first().copied();
+                    if reported != Some(now) {
+                        reported = Some(now);
+                        if let Some(log) = &log {
+                            let _ = log.send(LogMessage::OutputFrontier {
+                                worker: local_worker,
+                                frontier: now,
+                            });
+                        }
+                    }
+                }
+            },
+        );
+    if !gather_rows {
+        return (consolidated.probe().0, digests);
+    }
+    let to_worker_zero = Exchange::new(|_: &EpochRows<R>| 0);
+    let (probe, _) = consolidated
+        .unary_frontier::<CapacityContainerBuilder<Vec<()>>, _, _, _>(
+            to_worker_zero,
+            "OutputGather",
+            move |_, _| {
+                let mut pending: HeldPerEpoch<Vec<(R, i64)>> = HeldPerEpoch::new();
+                let mut reported: Option<Option<Epoch>> = None;
+                move |(input, frontier), _output| {
+                    input.for_each(|cap, batch| {
+                        for (epoch, epoch_rows) in batch.drain(..) {
+                            pending
+                                .entry(epoch)
+                                .or_insert_with(|| (cap.delayed(&epoch, 0), Vec::new()))
+                                .1
+                                .extend(epoch_rows);
+                        }
+                    });
+                    while let Some(entry) = pending.first_entry() {
+                        if frontier.less_equal(entry.key()) {
+                            break;
+                        }
+                        let (epoch, (_cap, epoch_rows)) = entry.remove_entry();
+                        if let Some(rows) = &rows {
+                            // The writer outlives the workers; a send fails only if it
+                            // stopped on an error of its own, which it reports itself.
                             let _ = rows.send(SinkMessage::Rows {
                                 epoch,
-                                rows: updates,
+                                rows: epoch_rows,
                             });
                         }
                     }
@@ -108,13 +167,7 @@ pub(crate) fn attach<'s, R: Record>(
                         reported = Some(now);
                         if let Some(rows) = &rows {
                             let _ = rows.send(SinkMessage::Frontier {
-                                worker,
-                                frontier: now,
-                            });
-                        }
-                        if let Some(log) = &log {
-                            let _ = log.send(LogMessage::OutputFrontier {
-                                worker,
+                                worker: 0,
                                 frontier: now,
                             });
                         }
@@ -125,3 +178,6 @@ pub(crate) fn attach<'s, R: Record>(
         .probe();
     (probe, digests)
 }
+
+/// One epoch's consolidated output rows from one worker.
+type EpochRows<R> = (Epoch, Vec<(R, i64)>);

@@ -172,12 +172,20 @@ pub(crate) fn deal<E: Send + 'static>(
     epochs: EpochConfig,
     started: Instant,
     workers: Vec<SyncSender<Dealt<E>>>,
+    (process, processes): (usize, usize),
     stop: &dyn Fn() -> bool,
 ) -> Result<u64, EngineError> {
     let mut dealer = Dealer {
         workers,
         next: 0,
         stop,
+    };
+    // In a cluster every process reads the whole input, assigns the same epochs, and
+    // feeds every `processes`-th record (or log block) to its own workers.
+    let mut counter = 0usize;
+    let mut mine = move || {
+        counter += 1;
+        (counter - 1) % processes == process
     };
     let mut chunker = Chunker {
         epoch: None,
@@ -199,7 +207,7 @@ pub(crate) fn deal<E: Send + 'static>(
                 if !chunker.move_to(&mut dealer, epoch) {
                     break;
                 }
-                for block in blocks {
+                for block in blocks.into_iter().filter(|_| mine()) {
                     dealt += block.len();
                     if !dealer.encoded(epoch, block) {
                         return Ok(());
@@ -213,8 +221,16 @@ pub(crate) fn deal<E: Send + 'static>(
                 let mut clock = EventClock::new(epochs.epoch_ms);
                 for record in records {
                     let event = record.map_err(|e| input_error(&name, e))?;
+                    let epoch = clock.assign(time_of(&event));
+                    if !mine() {
+                        // Another process feeds it; the epoch still moves for everyone.
+                        if !chunker.move_to(&mut dealer, epoch) {
+                            break;
+                        }
+                        continue;
+                    }
                     dealt += 1;
-                    if !chunker.push(&mut dealer, clock.assign(time_of(&event)), event) {
+                    if !chunker.push(&mut dealer, epoch, event) {
                         break;
                     }
                 }

@@ -15,3 +15,14 @@ pub use format::{LogEnd, LogHeader, RecordedClock};
 pub use reader::{EncodedEvents, EpochInput, LogScan, bless, epoch_blocks, epochs, scan};
 pub(crate) use writer::{LogMessage, Recorder, write_log};
 pub use writer::{RecordSpec, RecordStats};
+
+/// The file of process `process`'s part of a log recorded by a cluster: the log's own path
+/// for process 0, `LOG.1`, `LOG.2`, ... for the others.
+pub fn part_path(path: &std::path::Path, process: usize) -> std::path::PathBuf {
+    if process == 0 {
+        return path.to_path_buf();
+    }
+    let mut name = path.as_os_str().to_os_string();
+    name.push(format!(".{process}"));
+    std::path::PathBuf::from(name)
+}

@@ -233,7 +233,7 @@ impl LogScan {
 
 /// Reads and checks a whole log without decoding events. A damaged block is an error;
 /// a file that ends inside a block is a truncated log, scanned up to the damage.
-pub fn scan(path: &Path) -> Result<LogScan, EngineError> {
+fn scan_part(path: &Path) -> Result<LogScan, EngineError> {
     let (mut reader, format_version) = BlockReader::open(path)?;
     let header = match reader.next()? {
         Ok(block) if block.kind == BlockKind::Header => {
@@ -370,7 +370,7 @@ impl EncodedEvents {
 /// The complete epochs of a log in order, each with its events blocks: what replay feeds.
 /// Epochs after `until` (inclusive) are not read. Events after the last input-closed
 /// marker belong to incomplete epochs and are left out.
-pub fn epoch_blocks(
+fn part_blocks(
     path: &Path,
     until: Option<Epoch>,
 ) -> Result<
@@ -486,6 +486,13 @@ pub fn epochs<E: DeserializeOwned + Send + 'static>(
 pub fn bless(path: &Path, digests: &DigestLog) -> Result<(), EngineError> {
     use std::io::Write;
     let scanned = scan(path)?;
+    if scanned.header.processes > 1 {
+        return Err(EngineError::config(format!(
+            "{} was recorded by {} processes: bless works on single-process logs",
+            path.display(),
+            scanned.header.processes
+        )));
+    }
     let (mut reader, version) = BlockReader::open(path)?;
     reader.keep_raw = true;
     let temporary = path.with_extension("rlog.blessing");
@@ -529,4 +536,109 @@ pub fn bless(path: &Path, digests: &DigestLog) -> Result<(), EngineError> {
         .map_err(io)?;
     std::fs::rename(&temporary, path)
         .map_err(|e| EngineError::io(format!("replacing {}", path.display()), e))
+}
+
+/// Reads and checks a whole log, without decoding events: a damaged block is an error; a
+/// file that ends inside a block is a truncated log, scanned up to the damage. A log
+/// recorded by a cluster of P processes is P files (see [`super::part_path`]), read as one.
+pub fn scan(path: &Path) -> Result<LogScan, EngineError> {
+    let mut whole = scan_part(path)?;
+    for process in 1..whole.header.processes.max(1) {
+        let part = super::part_path(path, process);
+        if !part.exists() {
+            return Err(EngineError::Log {
+                path: part.display().to_string(),
+                offset: 0,
+                epoch: 0,
+                message: format!(
+                    "part {process} of a log recorded by {} processes is missing",
+                    whole.header.processes
+                ),
+            });
+        }
+        let scanned = scan_part(&part)?;
+        if scanned.header.workload != whole.header.workload
+            || scanned.header.params != whole.header.params
+        {
+            return Err(EngineError::Log {
+                path: part.display().to_string(),
+                offset: 0,
+                epoch: 0,
+                message: format!(
+                    "this part belongs to another recording than {}",
+                    path.display()
+                ),
+            });
+        }
+        whole.input_complete_before = whole
+            .input_complete_before
+            .min(scanned.input_complete_before);
+        whole.output_complete_before = whole
+            .output_complete_before
+            .min(scanned.output_complete_before);
+        whole.digests.merge(&scanned.digests);
+        for (epoch, input) in scanned.epochs {
+            let entry = whole.epochs.entry(epoch).or_default();
+            entry.events += input.events;
+            entry.bytes += input.bytes;
+        }
+        whole.truncated_at = whole.truncated_at.or(scanned.truncated_at);
+        whole.file_bytes += scanned.file_bytes;
+        whole.end = match (whole.end.take(), scanned.end) {
+            (Some(a), Some(b)) => Some(LogEnd {
+                events: a.events + b.events,
+                failure: a.failure.or(b.failure),
+            }),
+            _ => None,
+        };
+    }
+    let complete = whole.input_complete_before;
+    whole.epochs.retain(|epoch, _| *epoch < complete);
+    Ok(whole)
+}
+
+/// The complete epochs of a log in order, each with its events blocks: what replay feeds.
+/// Epochs after `until` (inclusive) are not read. Events after the last input-closed
+/// marker belong to incomplete epochs and are left out. The parts of a cluster's log are
+/// merged epoch by epoch.
+pub fn epoch_blocks(
+    path: &Path,
+    until: Option<Epoch>,
+) -> Result<crate::RecordedEpochs, EngineError> {
+    let scanned = scan(path)?;
+    let processes = scanned.header.processes.max(1);
+    if processes == 1 {
+        return Ok(Box::new(part_blocks(path, until)?));
+    }
+    let complete = scanned.input_complete_before;
+    let mut parts = Vec::new();
+    for process in 0..processes {
+        parts.push(part_blocks(&super::part_path(path, process), until)?.peekable());
+    }
+    Ok(Box::new(std::iter::from_fn(move || {
+        // The smallest epoch any part has next; every part contributes its blocks of it.
+        let mut next: Option<Epoch> = None;
+        for part in parts.iter_mut() {
+            match part.peek() {
+                Some(Ok((epoch, _))) => next = Some(next.map_or(*epoch, |n| n.min(*epoch))),
+                Some(Err(_)) => {
+                    return part
+                        .next()
+                        .map(|e| e.map(|_| unreachable!("peeked an error")));
+                }
+                None => {}
+            }
+        }
+        let epoch = next.filter(|e| *e < complete)?;
+        let mut blocks = Vec::new();
+        for part in parts.iter_mut() {
+            if let Some(Ok((e, _))) = part.peek()
+                && *e == epoch
+                && let Some(Ok((_, mut more))) = part.next()
+            {
+                blocks.append(&mut more);
+            }
+        }
+        Some(Ok((epoch, blocks)))
+    })))
 }

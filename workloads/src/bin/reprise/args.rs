@@ -39,6 +39,8 @@ pub enum Command {
     Replay(ReplayArgs),
     /// Show an input log's header and per-epoch events, sizes and digests.
     Inspect(InspectArgs),
+    /// Start a cluster of processes on this machine (loopback), run a job on it, and report.
+    Cluster(ClusterCommand),
     /// Compare throughput across configurations: every combination in a fresh process,
     /// repeated and interleaved, every digest checked; writes a table, JSON, CSV and a chart.
     Compare(CompareArgs),
@@ -120,6 +122,50 @@ pub struct ReplayArgs {
     /// No progress bar.
     #[arg(long, short = 'q')]
     pub quiet: bool,
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+}
+
+/// Running as one process of a timely cluster.
+#[derive(Debug, Args, Clone)]
+pub struct ClusterArgs {
+    /// Number of processes in the cluster (each runs --workers threads).
+    #[arg(long, default_value_t = 1, help_heading = "Cluster")]
+    pub processes: usize,
+    /// This process's index, 0 to processes-1. Process 0 prints the report and writes --output.
+    #[arg(long, default_value_t = 0, help_heading = "Cluster")]
+    pub process: usize,
+    /// A file with one host:port per line, or a comma-separated list, in process order
+    /// [default: 127.0.0.1 from port 2101 up].
+    #[arg(long, value_name = "FILE|LIST", help_heading = "Cluster")]
+    pub hosts: Option<String>,
+    /// Seconds to wait for the other processes at start-up.
+    #[arg(
+        long,
+        default_value_t = 30,
+        value_name = "SECONDS",
+        help_heading = "Cluster"
+    )]
+    pub connect_timeout: u64,
+}
+
+/// `reprise cluster`: try a cluster on this machine.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Everything after the options is a `reprise run` (or `reprise replay`) command line, run by every process.\nExamples:\n  reprise cluster --processes 2 run filter-count --workers 2 --events 10000000\n  reprise cluster --processes 3 replay run.rlog --workers 1"
+)]
+pub struct ClusterCommand {
+    /// Processes to start on this machine (loopback ports).
+    #[arg(long, default_value_t = 2)]
+    pub processes: usize,
+    /// The command every process runs: `run WORKLOAD ...` or `replay LOG ...`.
+    #[arg(
+        required = true,
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "run|replay ARGS"
+    )]
+    pub command: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -183,6 +229,8 @@ pub struct RunArgs {
     /// Test hook: report a wrong digest (used to test `reprise compare`).
     #[arg(long, hide = true)]
     pub corrupt_digest: bool,
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
     /// Test hook: make worker 0 panic when its input reaches this epoch.
     #[arg(long, hide = true, value_name = "EPOCH")]
     pub inject_panic_at_epoch: Option<u64>,

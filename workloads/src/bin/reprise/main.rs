@@ -2,6 +2,7 @@
 
 mod args;
 mod chart;
+mod cluster;
 mod compare;
 mod replay;
 mod report;
@@ -17,6 +18,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use reprise_engine::cluster::ClusterSpec;
 use reprise_engine::log::RecordSpec;
 use reprise_engine::output::{Emit, FileFormat, OutputSpec};
 use reprise_engine::{Clock, EngineError, Params, Progress, RunConfig};
@@ -44,6 +46,7 @@ fn main() -> ExitCode {
         Command::Replay(args) => replay::replay(args, interrupt_flag()),
         Command::Inspect(args) => replay::inspect(args),
         Command::Compare(args) => compare::compare(args),
+        Command::Cluster(args) => cluster::cluster(args),
     };
     match result {
         Ok(code) => code,
@@ -85,6 +88,57 @@ pub(crate) fn output_spec(
         path: path.clone(),
         format: FileFormat::of_path(path)?,
         emit,
+    }))
+}
+
+/// The cluster this process belongs to, if `--processes` is above 1.
+pub(crate) fn cluster_spec(
+    args: &args::ClusterArgs,
+    fingerprint: String,
+) -> anyhow::Result<Option<ClusterSpec>> {
+    if args.processes <= 1 {
+        if args.process != 0 || args.hosts.is_some() {
+            anyhow::bail!("--process and --hosts need --processes 2 or more");
+        }
+        return Ok(None);
+    }
+    let addresses: Vec<String> = match &args.hosts {
+        None => (0..args.processes)
+            .map(|p| format!("127.0.0.1:{}", 2101 + p))
+            .collect(),
+        Some(hosts) => {
+            let text = if Path::new(hosts).is_file() {
+                std::fs::read_to_string(hosts)
+                    .with_context(|| format!("reading the hosts file {hosts}"))?
+            } else {
+                hosts.replace(',', "\n")
+            };
+            text.lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                .map(str::to_string)
+                .collect()
+        }
+    };
+    if addresses.len() != args.processes {
+        anyhow::bail!(
+            "--processes {} but --hosts lists {} addresses (one host:port per process)",
+            args.processes,
+            addresses.len()
+        );
+    }
+    if args.process >= args.processes {
+        anyhow::bail!(
+            "--process {} is out of range: processes are numbered 0 to {}",
+            args.process,
+            args.processes - 1
+        );
+    }
+    Ok(Some(ClusterSpec {
+        process: args.process,
+        addresses,
+        fingerprint,
+        connect_timeout: Duration::from_secs(args.connect_timeout),
     }))
 }
 
@@ -176,6 +230,21 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     config.output = output_spec(&args.output, args.emit)?;
     config.interrupt = Some(interrupt_flag());
     config.inject_panic_at = args.inject_panic_at_epoch;
+    let fingerprint = format!(
+        "run {} [{}] workers={workers} epoch_ms={epoch_ms} clock={:?} input={} output={} record={}",
+        info.name,
+        params.to_overrides().join(" "),
+        args.clock,
+        input.describe(),
+        args.output.is_some(),
+        args.record.is_some(),
+    );
+    config.cluster = cluster_spec(&args.cluster, fingerprint)?;
+    if config.cluster.is_some() && matches!(input, Input::File { path: None, .. }) {
+        anyhow::bail!(
+            "--input - (standard input) can feed only a single process: give every process the same file instead"
+        );
+    }
     config.epochs.clock = match args.clock {
         ClockArg::Event => Clock::Event,
         ClockArg::Processing => Clock::Processing,
@@ -201,14 +270,23 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     progress.finish();
     let result = result.map_err(|e| annotate(e, &args))?;
 
+    if result.process != 0 {
+        // Process 0 gathers the whole run's digests and counts, and reports them.
+        eprintln!(
+            "process {} finished; process 0 reports the run",
+            result.process
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
     let mut report = RunReport::new(
         info.name,
         &params,
         input.describe(),
-        workers,
+        workers * args.cluster.processes,
         epoch_ms,
         &result,
     );
+    report.processes = args.cluster.processes;
     if let (Some(path), Some(stats)) = (&args.output, result.output) {
         report.output = Some(OutputReport {
             path: path.display().to_string(),
@@ -265,6 +343,7 @@ fn annotate(error: EngineError, args: &RunArgs) -> anyhow::Error {
             "this is a bug in the workload or in Reprise; please report it with the command line and the input log"
         }
         EngineError::Config(_) => "see `reprise run --help` and `reprise list`",
+        EngineError::PeerLost { .. } => "the other processes' output says why it stopped",
         _ => "",
     };
     let mut message = error.to_string();

@@ -80,6 +80,12 @@ fn replay_log(
     config.epochs = epochs;
     config.output = output_spec(&args.output, args.emit)?;
     config.interrupt = Some(interrupt);
+    let fingerprint = format!(
+        "replay {} workers={workers}",
+        log.file_name()
+            .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
+    );
+    config.cluster = crate::cluster_spec(&args.cluster, fingerprint)?;
     let input = Input::Log {
         path: log.to_path_buf(),
         until: args.until_epoch,
@@ -89,6 +95,13 @@ fn replay_log(
     let result = workload.run(&params, &input, &config, &mut |p| progress.update(p));
     progress.finish();
     let result = result.with_context(|| format!("replaying {}", log.display()))?;
+    if result.process != 0 {
+        eprintln!(
+            "process {} finished; process 0 reports the replay",
+            result.process
+        );
+        std::process::exit(0);
+    }
 
     // Compare the epochs whose recorded output is complete (all of them, unless the
     // recording was cut short) and, with --until-epoch, no later ones.
@@ -108,8 +121,8 @@ fn replay_log(
     let report = ReplayReport {
         log: log.display().to_string(),
         workload: header.workload.clone(),
-        workers,
-        recorded_workers: header.workers,
+        workers: workers * args.cluster.processes,
+        recorded_workers: header.workers * header.processes,
         events: result.events,
         epochs_replayed: replayed,
         epochs_compared: recorded.len(),

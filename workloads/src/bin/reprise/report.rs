@@ -13,6 +13,7 @@ pub struct RunReport {
     pub params: std::collections::BTreeMap<String, String>,
     pub input: String,
     pub workers: usize,
+    pub processes: usize,
     pub epoch_ms: u64,
     pub events: u64,
     pub epochs: u64,
@@ -75,6 +76,7 @@ impl RunReport {
                 .collect(),
             input,
             workers,
+            processes: 1,
             epoch_ms,
             events: result.events,
             epochs: result.epochs(),
@@ -109,6 +111,7 @@ impl RunReport {
                 .collect(),
             input,
             workers: 1,
+            processes: 1,
             epoch_ms,
             events: baseline.events,
             epochs: baseline.digests.len() as u64,
@@ -134,7 +137,19 @@ impl RunReport {
         };
         line("workload", self.workload.clone());
         line("input", self.input.clone());
-        line("workers", self.workers.to_string());
+        if self.processes > 1 {
+            line(
+                "workers",
+                format!(
+                    "{} ({} processes of {})",
+                    self.workers,
+                    self.processes,
+                    self.workers / self.processes
+                ),
+            );
+        } else {
+            line("workers", self.workers.to_string());
+        }
         line("events", self.events.to_string());
         line("epochs", format!("{} of {} ms", self.epochs, self.epoch_ms));
         line("elapsed", format!("{:.3} s", self.elapsed_s));
