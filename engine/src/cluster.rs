@@ -45,13 +45,32 @@ pub struct Liveness {
     /// Connections the peers opened: we say goodbye on them when done.
     accepted: Vec<TcpStream>,
     lost: mpsc::Receiver<String>,
+    lost_peer: std::sync::Mutex<Option<String>>,
     finished: Arc<AtomicBool>,
 }
 
 impl Liveness {
     /// The address of a peer that went away without saying goodbye, if any.
     pub fn lost_peer(&self) -> Option<String> {
-        self.lost.try_recv().ok()
+        let mut lost = self.lost_peer.lock().unwrap_or_else(|p| p.into_inner());
+        if lost.is_none() {
+            *lost = self.lost.try_recv().ok();
+        }
+        lost.clone()
+    }
+
+    /// Waits up to `patience` for a lost peer to be noticed.
+    pub fn wait_for_lost_peer(&self, patience: Duration) -> Option<String> {
+        let deadline = Instant::now() + patience;
+        loop {
+            if let Some(peer) = self.lost_peer() {
+                return Some(peer);
+            }
+            if Instant::now() > deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     /// Says goodbye to every peer: this process is done, its connections may close.
@@ -218,6 +237,7 @@ pub fn preflight(spec: &ClusterSpec) -> Result<Liveness, EngineError> {
         links,
         accepted,
         lost: lost_rx,
+        lost_peer: Default::default(),
         finished,
     })
 }

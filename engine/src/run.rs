@@ -336,7 +336,15 @@ pub fn run<J: Job>(
 
     let mut local = Vec::new();
     let (mut latency, mut began, mut finished, mut gathered) = (None, None::<Instant>, None, None);
-    for result in guards.join() {
+    // When a peer dies, timely's communication threads panic, and so does dropping them:
+    // the run has failed then, and the failure says why.
+    let joined = catch_unwind(AssertUnwindSafe(|| guards.join())).unwrap_or_else(|_| {
+        shared.fail(EngineError::Bug(
+            "timely's communication threads failed".into(),
+        ));
+        Vec::new()
+    });
+    for result in joined {
         let result = result.map_err(|e| EngineError::Bug(format!("worker thread failed: {e}")))?;
         latency = latency.or(result.latency);
         finished = finished.max(result.finished);
@@ -365,13 +373,21 @@ pub fn run<J: Job>(
     }
     let local_events: u64 = local.iter().map(|s| s.events).sum();
     if let Some(liveness) = liveness {
-        match liveness.lost_peer() {
-            // A lost peer explains whatever else went wrong after it.
-            Some(peer) => {
-                *shared.failure.lock().unwrap_or_else(|p| p.into_inner()) =
-                    Some(EngineError::PeerLost { peer })
+        let mut failure = shared.failure.lock().unwrap_or_else(|p| p.into_inner());
+        // A broken connection makes timely's own threads fail first; a lost peer is the
+        // reason, and says which process to look at.
+        let broken = failure.as_ref().is_some_and(|f| {
+            let text = f.to_string();
+            text.contains("communication") || text.contains("poisoned")
+        });
+        let patience = Duration::from_millis(if broken { 2000 } else { 0 });
+        match liveness.wait_for_lost_peer(patience) {
+            Some(peer) if failure.is_none() || broken => {
+                *failure = Some(EngineError::PeerLost { peer })
             }
-            None => liveness.finish(),
+            Some(_) => {}
+            None if failure.is_none() => liveness.finish(),
+            None => {}
         }
     }
     // From the first worker's start (after a cluster has connected) to the last one's end.

@@ -250,7 +250,8 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         ClockArg::Processing => Clock::Processing,
     };
     if let Some(path) = &args.record {
-        let header = log_header(info, &params, &input, &config.epochs, workers);
+        let mut header = log_header(info, &params, &input, &config.epochs, workers);
+        header.processes = args.cluster.processes;
         config.record = Some(RecordSpec {
             path: path.clone(),
             header,

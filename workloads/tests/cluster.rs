@@ -1,0 +1,306 @@
+//! Runs as a timely cluster of processes on loopback: same digests as one process, logs
+//! that replay on any layout, and clear, fast errors when the cluster is wrong or a
+//! process dies.
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use common::small_params;
+
+fn reprise(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_reprise"))
+        .args(args)
+        .env("RUST_BACKTRACE", "0")
+        .output()
+        .unwrap()
+}
+
+fn json(out: &Output) -> serde_json::Value {
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    serde_json::from_str(text.lines().last().unwrap()).unwrap()
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("reprise-cluster-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
+
+fn free_ports(n: usize) -> Vec<String> {
+    let listeners: Vec<_> = (0..n)
+        .map(|_| std::net::TcpListener::bind("127.0.0.1:0").unwrap())
+        .collect();
+    listeners
+        .iter()
+        .map(|l| format!("127.0.0.1:{}", l.local_addr().unwrap().port()))
+        .collect()
+}
+
+fn run_args(workload: &str) -> Vec<String> {
+    let (params, epoch_ms) = small_params(workload);
+    let mut args: Vec<String> = vec![
+        workload.into(),
+        "--events".into(),
+        "3000".into(),
+        "--epoch-ms".into(),
+        epoch_ms.to_string(),
+    ];
+    args.extend(params.iter().flat_map(|p| ["-p".to_string(), p.clone()]));
+    args.extend(["--format", "json", "-q"].map(String::from));
+    args
+}
+
+#[test]
+fn every_workload_gives_the_same_digests_on_2_processes_as_on_1() {
+    for workload in ["filter-count", "traffic-share", "user-visits", "wordcount"] {
+        let args = run_args(workload);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let single = json(&reprise(
+            &[&["run"][..], &args, &["--workers", "1"]].concat(),
+        ));
+        for workers in ["1", "2"] {
+            let cluster = json(&reprise(
+                &[
+                    &["cluster", "--processes", "2", "run"][..],
+                    &args,
+                    &["--workers", workers],
+                ]
+                .concat(),
+            ));
+            assert_eq!(
+                cluster["digest"], single["digest"],
+                "{workload}, 2 processes x {workers} workers"
+            );
+            assert_eq!(cluster["events"], single["events"], "{workload}");
+            assert_eq!(
+                cluster["output_updates"], single["output_updates"],
+                "{workload}"
+            );
+            assert_eq!(cluster["processes"], 2);
+        }
+    }
+}
+
+#[test]
+fn a_log_recorded_on_2_processes_replays_on_1_and_the_reverse() {
+    let args = run_args("wordcount");
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let two = scratch("two.rlog").display().to_string();
+    let recorded = json(&reprise(
+        &[
+            &["cluster", "--processes", "2", "run"][..],
+            &args,
+            &["--workers", "2", "--record", &two],
+        ]
+        .concat(),
+    ));
+    assert!(
+        PathBuf::from(format!("{two}.1")).exists(),
+        "process 1 writes its own part"
+    );
+    let replayed = json(&reprise(&[
+        "replay",
+        &two,
+        "--workers",
+        "3",
+        "--format",
+        "json",
+        "-q",
+    ]));
+    assert_eq!(replayed["matches"], true);
+    assert_eq!(replayed["digest"], recorded["digest"]);
+
+    let one = scratch("one.rlog").display().to_string();
+    let recorded = json(&reprise(
+        &[&["run"][..], &args, &["--workers", "2", "--record", &one]].concat(),
+    ));
+    let replayed = json(&reprise(&[
+        "cluster",
+        "--processes",
+        "2",
+        "replay",
+        &one,
+        "--workers",
+        "1",
+        "--format",
+        "json",
+        "-q",
+    ]));
+    assert_eq!(replayed["matches"], true, "{replayed}");
+    assert_eq!(replayed["digest"], recorded["digest"]);
+}
+
+#[test]
+fn a_cluster_with_different_worker_counts_is_refused_quickly() {
+    let hosts = free_ports(2).join(",");
+    let spawn = |process: &str, workers: &str| {
+        Command::new(env!("CARGO_BIN_EXE_reprise"))
+            .args([
+                "run",
+                "filter-count",
+                "--events",
+                "1000",
+                "-q",
+                "--processes",
+                "2",
+                "--process",
+                process,
+            ])
+            .args([
+                "--hosts",
+                &hosts,
+                "--workers",
+                workers,
+                "--connect-timeout",
+                "20",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let started = Instant::now();
+    let (one, two) = (spawn("0", "1"), spawn("1", "2"));
+    let (one, two) = (
+        one.wait_with_output().unwrap(),
+        two.wait_with_output().unwrap(),
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert!(!one.status.success() && !two.status.success());
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&one.stderr),
+        String::from_utf8_lossy(&two.stderr)
+    );
+    assert!(
+        said.contains("run different jobs")
+            && said.contains("workers=1")
+            && said.contains("workers=2"),
+        "{said}"
+    );
+}
+
+#[test]
+fn a_peer_that_never_comes_and_a_port_in_use_are_clear_errors() {
+    let hosts = free_ports(2);
+    let out = reprise(&[
+        "run",
+        "filter-count",
+        "--events",
+        "1000",
+        "-q",
+        "--processes",
+        "2",
+        "--process",
+        "0",
+        "--hosts",
+        &hosts.join(","),
+        "--connect-timeout",
+        "2",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.contains("timed out") && said.contains(&hosts[1]),
+        "{said}"
+    );
+
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let busy_address = format!("127.0.0.1:{}", busy.local_addr().unwrap().port());
+    let out = reprise(&[
+        "run",
+        "filter-count",
+        "-q",
+        "--processes",
+        "2",
+        "--process",
+        "0",
+        "--hosts",
+        &format!("{busy_address},{}", hosts[1]),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.contains(&busy_address) && said.contains("port in use"),
+        "{said}"
+    );
+}
+
+#[test]
+fn killing_one_process_stops_the_others_with_an_error_naming_it_and_the_log_replays() {
+    let hosts = free_ports(2);
+    let log = scratch("killed.rlog").display().to_string();
+    let spawn = |process: &str| {
+        Command::new(env!("CARGO_BIN_EXE_reprise"))
+            .args([
+                "run",
+                "filter-count",
+                "--events",
+                "3000000000",
+                "-q",
+                "--workers",
+                "1",
+                "--record",
+                &log,
+            ])
+            .args([
+                "--processes",
+                "2",
+                "--process",
+                process,
+                "--hosts",
+                &hosts.join(","),
+            ])
+            .env("RUST_BACKTRACE", "0")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let (survivor, mut victim) = (spawn("0"), spawn("1"));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while std::fs::metadata(&log).map_or(0, |m| m.len()) < 4 << 20 {
+        assert!(Instant::now() < deadline, "the cluster recorded nothing");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    victim.kill().unwrap();
+    victim.wait().unwrap();
+    let killed_at = Instant::now();
+    let out = survivor.wait_with_output().unwrap();
+    assert!(
+        killed_at.elapsed() < Duration::from_secs(10),
+        "the survivor took {:?} to stop",
+        killed_at.elapsed()
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.contains(&format!("lost contact with process 1 at {}", hosts[1])),
+        "{said}"
+    );
+    assert!(said.contains("reprise replay"), "{said}");
+    let replayed = json(&reprise(&[
+        "replay",
+        &log,
+        "--workers",
+        "2",
+        "--format",
+        "json",
+        "-q",
+    ]));
+    assert_eq!(replayed["matches"], true, "{replayed}");
+    assert!(replayed["events"].as_u64().unwrap() > 0, "{replayed}");
+}
