@@ -32,6 +32,7 @@ small() { # the parameters of tests/common: many windows in a few thousand event
     traffic-share) echo "-p rate=5000 -p window_ms=100 -p hosts=200" ;;
     user-visits) echo "-p rate=2 -p window_ms=60000 -p users=300" ;;
     wordcount) echo "-p rate=2000 -p window_ms=100 -p vocabulary=300" ;;
+    nexmark-*) echo "-p rate=1000" ;;
   esac
 }
 
@@ -43,6 +44,14 @@ record traffic-share-3w-50ms "$reprise" run traffic-share --events 4000 --seed 1
 record user-visits-2w-10s "$reprise" run user-visits --events 3000 --seed 13 --workers 2 --epoch-ms 10000 $(small user-visits)
 # shellcheck disable=SC2046
 record wordcount-4w-25ms "$reprise" run wordcount --events 3000 --seed 14 --workers 4 --epoch-ms 25 $(small wordcount)
+# shellcheck disable=SC2046
+record nexmark-q0-2w-20ms "$reprise" run nexmark-q0 --events 1500 --seed 21 --workers 2 --epoch-ms 20 $(small nexmark-q0)
+# shellcheck disable=SC2046
+record nexmark-q1-3w-50ms "$reprise" run nexmark-q1 --events 1500 --seed 22 --workers 3 --epoch-ms 50 $(small nexmark-q1)
+# shellcheck disable=SC2046
+record nexmark-q2-2w-10ms "$reprise" run nexmark-q2 --events 2500 --seed 23 --workers 2 --epoch-ms 10 $(small nexmark-q2) -p modulus=7
+# shellcheck disable=SC2046
+record nexmark-q3-2w-100ms "$reprise" run nexmark-q3 --events 5000 --seed 24 --workers 2 --epoch-ms 100 $(small nexmark-q3)
 # A run that ends in a (test-only, injected) worker panic: its complete epochs replay.
 # shellcheck disable=SC2046
 record wordcount-2w-panic "$reprise" run wordcount --events 3000 --seed 15 --workers 2 --epoch-ms 20 --inject-panic-at-epoch 40 $(small wordcount)

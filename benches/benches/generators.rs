@@ -28,6 +28,7 @@ fn generators(c: &mut Criterion) {
     };
     bench(c, "events", FilterEvents::default());
     bench(c, "flows", Flows::new(1, timeline, 10_000, 1.0));
+    bench(c, "nexmark", reprise_datasets::nexmark::Nexmark::default());
     bench(
         c,
         "visits",

@@ -18,6 +18,7 @@
 #![deny(missing_docs)]
 
 pub mod format;
+pub mod nexmark;
 pub mod rng;
 mod seed_workloads;
 mod timeline;

@@ -8,6 +8,7 @@
 
 pub mod baseline;
 pub mod filter_count;
+pub mod nexmark;
 pub mod traffic_share;
 pub mod user_visits;
 pub mod wordcount;
@@ -21,7 +22,20 @@ pub fn all() -> Vec<&'static dyn Workload> {
     static TRAFFIC_SHARE: Registered<traffic_share::TrafficShare> = Registered::new();
     static USER_VISITS: Registered<user_visits::UserVisitsJob> = Registered::new();
     static WORDCOUNT: Registered<wordcount::Wordcount> = Registered::new();
-    vec![&FILTER_COUNT, &TRAFFIC_SHARE, &USER_VISITS, &WORDCOUNT]
+    static Q0: Registered<nexmark::q0::Q0> = Registered::new();
+    static Q1: Registered<nexmark::q1::Q1> = Registered::new();
+    static Q2: Registered<nexmark::q2::Q2> = Registered::new();
+    static Q3: Registered<nexmark::q3::Q3> = Registered::new();
+    vec![
+        &FILTER_COUNT,
+        &TRAFFIC_SHARE,
+        &USER_VISITS,
+        &WORDCOUNT,
+        &Q0,
+        &Q1,
+        &Q2,
+        &Q3,
+    ]
 }
 
 /// The workload called `name`.

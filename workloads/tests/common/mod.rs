@@ -8,6 +8,9 @@ pub fn small_params(workload: &str) -> (Vec<String>, u64) {
         "traffic-share" => &["rate=5000", "window_ms=100", "hosts=200"],
         "user-visits" => &["rate=2", "window_ms=60000", "users=300"],
         "wordcount" => &["rate=2000", "window_ms=100", "vocabulary=300"],
+        // Nexmark at 1000 events/s: persons, auctions and bids over a few seconds.
+        "nexmark-q0" | "nexmark-q1" | "nexmark-q3" => &["rate=1000"],
+        "nexmark-q2" => &["rate=1000", "modulus=7"],
         other => panic!("no small parameters for workload {other}: add them to tests/common"),
     };
     let epoch_ms = if workload == "user-visits" {
