@@ -428,7 +428,7 @@ mod tests {
         // Hot auctions: about half the bids name a multiple of 100 (plus 1000).
         let hot_auction = bids
             .iter()
-            .filter(|b| (b.auction - FIRST_ID) % HOT_RATIO == 0)
+            .filter(|b| (b.auction - FIRST_ID).is_multiple_of(HOT_RATIO))
             .count() as f64
             / bids.len() as f64;
         assert!((0.49..0.53).contains(&hot_auction), "{hot_auction}");
@@ -441,7 +441,7 @@ mod tests {
         assert!((0.74..0.77).contains(&hot_bidder), "{hot_bidder}");
         let hot_seller = auctions
             .iter()
-            .filter(|a| (a.seller - FIRST_ID) % HOT_RATIO == 0)
+            .filter(|a| (a.seller - FIRST_ID).is_multiple_of(HOT_RATIO))
             .count() as f64
             / auctions.len() as f64;
         assert!((0.73..0.78).contains(&hot_seller), "{hot_seller}");
