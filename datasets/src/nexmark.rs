@@ -247,20 +247,28 @@ impl Nexmark {
 
     fn padding(rng: &mut EventRng, current: usize, average: usize) -> String {
         let target = average * 4 / 5 + rng.below(average as u64 * 2 / 5 + 1) as usize;
-        let len = target.saturating_sub(current);
-        // Eight letters per random word.
-        let mut bytes = Vec::with_capacity(len + 8);
-        while bytes.len() < len {
-            bytes.extend(rng.next_u64().to_le_bytes().map(|b| b'a' + b % 26));
-        }
-        bytes.truncate(len);
-        String::from_utf8(bytes).expect("ASCII letters")
+        Self::letters(rng, target.saturating_sub(current))
     }
 
+    /// `len` random lowercase letters, eight per random word.
     fn letters(rng: &mut EventRng, len: usize) -> String {
-        (0..len)
-            .map(|_| (b'a' + rng.below(26) as u8) as char)
-            .collect()
+        const LETTER: [u8; 256] = {
+            let mut table = [0u8; 256];
+            let mut i = 0;
+            while i < 256 {
+                table[i] = b'a' + (i % 26) as u8;
+                i += 1;
+            }
+            table
+        };
+        let mut bytes = vec![0u8; len];
+        for chunk in bytes.chunks_mut(8) {
+            let word = rng.next_u64().to_le_bytes();
+            for (byte, random) in chunk.iter_mut().zip(word) {
+                *byte = LETTER[random as usize];
+            }
+        }
+        String::from_utf8(bytes).expect("ASCII letters")
     }
 
     fn person(&self, event: u64, rng: &mut EventRng) -> Person {
