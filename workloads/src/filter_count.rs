@@ -124,6 +124,7 @@ impl Definition for FilterCount {
         input_format: "CSV header `id,value,ts`; JSON lines {\"id\":u64,\"value\":u64,\"ts\":u64}; ts in ms",
         output_format: "window_start,key,count",
         default_epoch_ms: 100,
+        csv: true,
     };
 
     fn from_params(params: &Params) -> Result<Self, EngineError> {

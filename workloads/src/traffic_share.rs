@@ -189,6 +189,7 @@ impl Definition for TrafficShare {
         input_format: "CSV header `ip,bytes,ts` (ip dotted); JSON lines {\"ip\":\"10.0.0.1\",\"bytes\":u64,\"ts\":u64}; ts in ms",
         output_format: "window_start,ip,bytes,window_bytes,share_ppm",
         default_epoch_ms: 100,
+        csv: true,
     };
 
     fn from_params(params: &Params) -> Result<Self, EngineError> {

@@ -126,6 +126,7 @@ impl Definition for UserVisitsJob {
         input_format: "CSV header `user_id,ts`; JSON lines {\"user_id\":u64,\"ts\":u64}; ts in ms",
         output_format: "window_start,user_id,visits",
         default_epoch_ms: 60_000,
+        csv: true,
     };
 
     fn from_params(params: &Params) -> Result<Self, EngineError> {

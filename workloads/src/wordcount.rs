@@ -140,6 +140,7 @@ impl Definition for Wordcount {
         input_format: "CSV header `ts,text`; JSON lines {\"ts\":u64,\"text\":string}; ts in ms",
         output_format: "window_start,word,count",
         default_epoch_ms: 100,
+        csv: true,
     };
 
     fn from_params(params: &Params) -> Result<Self, EngineError> {

@@ -33,6 +33,8 @@ pub struct WorkloadInfo {
     pub output_format: &'static str,
     /// Default epoch length in milliseconds of event time.
     pub default_epoch_ms: u64,
+    /// Whether its events fit CSV's flat rows (nested events need JSON lines).
+    pub csv: bool,
 }
 
 /// Where a run's events come from.
@@ -165,6 +167,17 @@ fn dataset_format(format: FileFormat) -> Format {
 }
 
 /// Opens a dataset file or standard input, and reads its records lazily.
+/// Refuses CSV for a workload whose events are nested.
+fn check_format(info: &WorkloadInfo, format: FileFormat) -> Result<(), EngineError> {
+    if format == FileFormat::Csv && !info.csv {
+        return Err(EngineError::config(format!(
+            "{} events are nested records: use JSON lines (a .jsonl or .json file, or --input-format json), not CSV",
+            info.dataset
+        )));
+    }
+    Ok(())
+}
+
 fn open_records<E: Job>(
     path: &Option<PathBuf>,
     format: FileFormat,
@@ -212,6 +225,7 @@ impl<D: Definition> Workload for Registered<D> {
                 }
             }
             Input::File { path, format } => {
+                check_format(&D::INFO, *format)?;
                 let (name, records) = open_records::<D>(path, *format)?;
                 Source::Read { name, records }
             }
@@ -318,6 +332,7 @@ impl<D: Definition> Workload for Registered<D> {
         out: &mut dyn Write,
         format: FileFormat,
     ) -> Result<u64, EngineError> {
+        check_format(&D::INFO, format)?;
         let data = D::dataset(params, seed)?;
         write_records(
             (0..events).map(|i| data.generate(i)),

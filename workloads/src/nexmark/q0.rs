@@ -51,6 +51,7 @@ impl Definition for Q0 {
         input_format: super::INPUT_FORMAT,
         output_format: "auction,bidder,price,channel,url,date_time,extra",
         default_epoch_ms: super::DEFAULT_EPOCH_MS,
+        csv: false,
     };
 
     fn from_params(_: &Params) -> Result<Self, EngineError> {

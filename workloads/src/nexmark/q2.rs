@@ -84,6 +84,7 @@ impl Definition for Q2 {
         input_format: super::INPUT_FORMAT,
         output_format: "auction,price",
         default_epoch_ms: super::DEFAULT_EPOCH_MS,
+        csv: false,
     };
 
     fn from_params(params: &Params) -> Result<Self, EngineError> {

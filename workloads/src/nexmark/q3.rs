@@ -111,6 +111,7 @@ impl Definition for Q3 {
         input_format: super::INPUT_FORMAT,
         output_format: "name,city,state,id",
         default_epoch_ms: super::DEFAULT_EPOCH_MS,
+        csv: false,
     };
 
     fn from_params(_: &Params) -> Result<Self, EngineError> {

@@ -395,7 +395,15 @@ fn generate(args: GenArgs) -> anyhow::Result<ExitCode> {
     let file = std::fs::File::create(&args.output)
         .with_context(|| format!("creating {}", args.output.display()))?;
     let mut out = std::io::BufWriter::new(file);
-    let written = workload.generate(&params, args.events, args.seed, &mut out, format)?;
+    let written = match workload.generate(&params, args.events, args.seed, &mut out, format) {
+        Ok(written) => written,
+        Err(error) => {
+            // Leave no half-written dataset behind.
+            drop(out);
+            let _ = std::fs::remove_file(&args.output);
+            return Err(error.into());
+        }
+    };
     out.flush()
         .with_context(|| format!("writing {}", args.output.display()))?;
     eprintln!(
