@@ -114,7 +114,8 @@ where
                                 });
                                 let mut late = 0;
                                 for ((key, event_time, value), _, diff) in run {
-                                    let start = window.start_of(*event_time);
+                                    // Processing time windows by arrival: the epoch's start.
+                                    let start = window.start_of(epochs.time_ms(*event_time, time));
                                     if window.closing_epoch(start, &epochs) <= time {
                                         late += 1;
                                         continue;

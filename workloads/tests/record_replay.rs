@@ -127,3 +127,34 @@ fn a_processing_time_run_replays_exactly_though_live_runs_differ() {
         "three live processing-time runs all reproduced the first run's epochs"
     );
 }
+
+#[test]
+fn processing_time_windows_follow_arrival_epochs_as_the_baseline_computes_them() {
+    // The baseline, fed the recorded epochs, must agree with the recorded digests: windows
+    // under processing time are cut by the epoch an event arrived in, not its timestamp.
+    for workload in reprise_workloads::all() {
+        let name = workload.info().name;
+        let (overrides, _) = small_params(name);
+        let params = Params::parse(workload.info().params, &overrides).unwrap();
+        let log = scratch(&format!("{name}-processing.rlog"));
+        let input = Input::Generated {
+            events: 20_000,
+            seed: 3,
+        };
+        let epochs = EpochConfig {
+            epoch_ms: 1,
+            clock: Clock::Processing,
+        };
+        let recorded = record(workload, &params, &input, epochs, 2, &log, true);
+        let replay_input = Input::Log {
+            path: log.clone(),
+            until: None,
+        };
+        let baseline = workload.baseline(&params, &replay_input, &epochs).unwrap();
+        if let Some(d) = baseline.digests.first_divergence(&recorded.digests) {
+            panic!(
+                "{name}: a processing-time run differs from its baseline on the same epochs: {d}"
+            );
+        }
+    }
+}
