@@ -55,6 +55,9 @@ record nexmark-q3-2w-100ms "$reprise" run nexmark-q3 --events 5000 --seed 24 --w
 # A run that ends in a (test-only, injected) worker panic: its complete epochs replay.
 # shellcheck disable=SC2046
 record wordcount-2w-panic "$reprise" run wordcount --events 3000 --seed 15 --workers 2 --epoch-ms 20 --inject-panic-at-epoch 40 $(small wordcount)
+# Processing time, generated: many 1 ms epochs of arrival-time windows.
+# shellcheck disable=SC2046
+record wordcount-2w-processing "$reprise" run wordcount --events 10000 --seed 17 --workers 2 --clock processing --epoch-ms 1 -p window_ms=4 -p vocabulary=300
 # Processing time from standard input: epochs come from the wall clock, only the log reproduces them.
 if [ ! -e "$golden/wordcount-2w-processing-stdin.rlog" ]; then
   lines=$(mktemp --suffix=.csv)

@@ -46,7 +46,7 @@ fn every_golden_log_replays_with_its_recorded_digests_on_1_and_3_workers() {
         let epochs = recorded_epochs(scanned.header.clock);
         let expected = scanned.digests.before(scanned.output_complete_before);
         assert!(
-            expected.len() >= 5,
+            expected.len() >= 3,
             "golden log {name}: too few epochs with output to guard anything"
         );
         for workers in [1, 3] {
