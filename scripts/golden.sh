@@ -52,6 +52,8 @@ record nexmark-q1-3w-50ms "$reprise" run nexmark-q1 --events 1500 --seed 22 --wo
 record nexmark-q2-2w-10ms "$reprise" run nexmark-q2 --events 2500 --seed 23 --workers 2 --epoch-ms 10 $(small nexmark-q2) -p modulus=7
 # shellcheck disable=SC2046
 record nexmark-q3-2w-100ms "$reprise" run nexmark-q3 --events 5000 --seed 24 --workers 2 --epoch-ms 100 $(small nexmark-q3)
+# shellcheck disable=SC2046
+record nexmark-q5-3w-20ms "$reprise" run nexmark-q5 --events 3000 --seed 25 --workers 3 --epoch-ms 20 $(small nexmark-q0) -p window_ms=500 -p slide_ms=100
 # A run that ends in a (test-only, injected) worker panic: its complete epochs replay.
 # shellcheck disable=SC2046
 record wordcount-2w-panic "$reprise" run wordcount --events 3000 --seed 15 --workers 2 --epoch-ms 20 --inject-panic-at-epoch 40 $(small wordcount)

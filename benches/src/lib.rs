@@ -45,7 +45,7 @@ impl Job for KeyedWindowCount {
         match self.idiom {
             Idiom::Reprise => events
                 .map(|(key, time)| (key, time, 1))
-                .tumbling_sum(window, ctx),
+                .window_sum(window, ctx),
             Idiom::HandWrittenDifferential => {
                 let epochs = ctx.epochs;
                 events

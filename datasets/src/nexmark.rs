@@ -19,7 +19,7 @@
 //!   bytes, within plus or minus 20%.
 //!
 //! Where we differ: event `i` draws from its own portable random stream
-//! ([`EventRng`](crate::rng::EventRng), seeded by `(seed, i)`), not Beam's `java.util.Random`
+//! ([`EventRng`], seeded by `(seed, i)`), not Beam's `java.util.Random`
 //! or Flink's unseeded one, so the events are identical on every platform and for any split
 //! over workers; event time is integer milliseconds, `i * 1000 / rate` (no float drift);
 //! bidder ids do not repeat Flink's double first-person-id offset (since 2021 its bidders

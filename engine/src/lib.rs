@@ -30,7 +30,7 @@
 //!     fn build<'s>(&self, ctx: &JobContext, events: VecCollection<'s, Epoch, (u64, u64)>)
 //!         -> VecCollection<'s, Epoch, (u64, u64, i64)> {
 //!         let window = TumblingWindow::new(1000, 0).unwrap();
-//!         events.map(|(key, time)| (key, time, 1)).tumbling_sum(window, ctx)
+//!         events.map(|(key, time)| (key, time, 1)).window_sum(window, ctx)
 //!     }
 //!     fn baseline(&self, _: &EpochConfig, _: &mut dyn Iterator<Item = (Epoch, (u64, u64))>,
 //!                 _: &mut dyn FnMut(Epoch, &(u64, u64, i64), i64)) {}

@@ -4,7 +4,7 @@
 //! epoch; the window's value leaves the collection by a retraction at the window's
 //! closing epoch (window end plus allowed lateness), so closed windows hold no state.
 //!
-//! [`WindowSum::tumbling_sum`] is the window operator. It produces exactly the updates of
+//! [`WindowSum::window_sum`] is the window operator (tumbling and hopping windows). It produces exactly the updates of
 //! the simple differential idiom (an insert at the event's epoch and a retraction at the
 //! close, then a per-key sum), but faster:
 //! 1. each worker pre-aggregates an epoch's updates per `(window, key)` before anything
@@ -70,14 +70,75 @@ impl TumblingWindow {
     }
 }
 
+/// Overlapping windows of event time: `size_ms` long, one starting every `slide_ms`
+/// (Flink's HOP). Each event belongs to `size_ms / slide_ms` windows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HoppingWindow {
+    /// Window length in milliseconds.
+    pub size_ms: u64,
+    /// Time between window starts in milliseconds.
+    pub slide_ms: u64,
+    /// How long after its end a window still accepts late events, in milliseconds.
+    pub lateness_ms: u64,
+}
+
+impl HoppingWindow {
+    /// Windows of `size_ms`, one every `slide_ms` (which must divide `size_ms`).
+    pub fn new(size_ms: u64, slide_ms: u64, lateness_ms: u64) -> Result<Self, EngineError> {
+        if slide_ms == 0 || size_ms == 0 || !size_ms.is_multiple_of(slide_ms) {
+            return Err(EngineError::config(format!(
+                "a hopping window needs a slide that divides its size (size {size_ms} ms, slide {slide_ms} ms)"
+            )));
+        }
+        Ok(Self {
+            size_ms,
+            slide_ms,
+            lateness_ms,
+        })
+    }
+}
+
+/// How a window kind assigns event times to windows, each identified by its start.
+pub trait WindowAssigner: Copy + Send + 'static {
+    /// Calls `each` with the start of every window holding `time_ms`.
+    fn for_each_start(&self, time_ms: u64, each: impl FnMut(u64));
+    /// The epoch at which the window starting at `start_ms` closes and is retracted.
+    fn closing_epoch(&self, start_ms: u64, epochs: &EpochConfig) -> Epoch;
+}
+
+impl WindowAssigner for TumblingWindow {
+    fn for_each_start(&self, time_ms: u64, mut each: impl FnMut(u64)) {
+        each(self.start_of(time_ms));
+    }
+    fn closing_epoch(&self, start_ms: u64, epochs: &EpochConfig) -> Epoch {
+        TumblingWindow::closing_epoch(self, start_ms, epochs)
+    }
+}
+
+impl WindowAssigner for HoppingWindow {
+    fn for_each_start(&self, time_ms: u64, mut each: impl FnMut(u64)) {
+        let mut start = time_ms - time_ms % self.slide_ms;
+        loop {
+            each(start);
+            if start < self.slide_ms || start - self.slide_ms + self.size_ms <= time_ms {
+                break;
+            }
+            start -= self.slide_ms;
+        }
+    }
+    fn closing_epoch(&self, start_ms: u64, epochs: &EpochConfig) -> Epoch {
+        epochs.closing_epoch(start_ms + self.size_ms + self.lateness_ms)
+    }
+}
+
 /// Windowed aggregation of a collection of `(key, event_time_ms, value)`.
 pub trait WindowSum<'s, K> {
-    /// Per tumbling window and key, the sum of `value * diff`: a collection of
+    /// Per window and key, the sum of `value * diff`: a collection of
     /// `(window_start_ms, key, sum)` that changes as the window fills and is retracted at
     /// the window's close. With `value = 1` it counts events.
-    fn tumbling_sum(
+    fn window_sum<W: WindowAssigner>(
         self,
-        window: TumblingWindow,
+        window: W,
         ctx: &JobContext,
     ) -> VecCollection<'s, Epoch, (u64, K, i64)>;
 }
@@ -88,9 +149,9 @@ impl<'s, K> WindowSum<'s, K> for VecCollection<'s, Epoch, (K, u64, i64)>
 where
     K: ExchangeData + Hash + Eq,
 {
-    fn tumbling_sum(
+    fn window_sum<W: WindowAssigner>(
         self,
-        window: TumblingWindow,
+        window: W,
         ctx: &JobContext,
     ) -> VecCollection<'s, Epoch, (u64, K, i64)> {
         let epochs = ctx.epochs;
@@ -115,13 +176,15 @@ where
                                 let mut late = 0;
                                 for ((key, event_time, value), _, diff) in run {
                                     // Processing time windows by arrival: the epoch's start.
-                                    let start = window.start_of(epochs.time_ms(*event_time, time));
-                                    if window.closing_epoch(start, &epochs) <= time {
-                                        late += 1;
-                                        continue;
-                                    }
-                                    *sums.entry((start, key.clone())).or_insert(0) +=
-                                        value * *diff as i64;
+                                    let at = epochs.time_ms(*event_time, time);
+                                    window.for_each_start(at, |start| {
+                                        if window.closing_epoch(start, &epochs) <= time {
+                                            late += 1;
+                                        } else {
+                                            *sums.entry((start, key.clone())).or_insert(0) +=
+                                                value * *diff as i64;
+                                        }
+                                    });
                                 }
                                 if late > 0 {
                                     late_counter.count_late(late);
@@ -223,5 +286,25 @@ where
                 },
             )
             .as_collection()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn starts(window: impl WindowAssigner, time: u64) -> Vec<u64> {
+        let mut starts = Vec::new();
+        window.for_each_start(time, |s| starts.push(s));
+        starts
+    }
+
+    #[test]
+    fn hopping_windows_hold_every_time_size_over_slide_times() {
+        let hop = HoppingWindow::new(10, 2, 0).unwrap();
+        assert_eq!(starts(hop, 13), vec![12, 10, 8, 6, 4]);
+        assert_eq!(starts(hop, 3), vec![2, 0]); // near zero, fewer windows
+        assert_eq!(starts(TumblingWindow::new(10, 0).unwrap(), 13), vec![10]);
+        assert!(HoppingWindow::new(10, 3, 0).is_err());
     }
 }

@@ -43,7 +43,7 @@ impl Job for Count {
                 }
                 (if leak { key * 100 + worker } else { key }, time, 1)
             })
-            .tumbling_sum(window, ctx)
+            .window_sum(window, ctx)
     }
 
     fn baseline(

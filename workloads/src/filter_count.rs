@@ -45,7 +45,7 @@ impl Job for FilterCount {
         let (threshold, partitions) = (self.threshold, self.partitions);
         events
             .flat_map(move |e| (e.value > threshold).then_some((e.id % partitions, e.ts, 1)))
-            .tumbling_sum(self.window, ctx)
+            .window_sum(self.window, ctx)
             .map(|(window_start, key, count)| WindowCount {
                 window_start,
                 key,

@@ -26,6 +26,7 @@ pub fn all() -> Vec<&'static dyn Workload> {
     static Q1: Registered<nexmark::q1::Q1> = Registered::new();
     static Q2: Registered<nexmark::q2::Q2> = Registered::new();
     static Q3: Registered<nexmark::q3::Q3> = Registered::new();
+    static Q5: Registered<nexmark::q5::Q5> = Registered::new();
     vec![
         &FILTER_COUNT,
         &TRAFFIC_SHARE,
@@ -35,6 +36,7 @@ pub fn all() -> Vec<&'static dyn Workload> {
         &Q1,
         &Q2,
         &Q3,
+        &Q5,
     ]
 }
 

@@ -69,7 +69,7 @@ impl Job for TrafficShare {
     ) -> VecCollection<'s, Epoch, IpShare> {
         let per_ip = flows
             .map(|f| (f.ip, f.ts, f.bytes as i64))
-            .tumbling_sum(self.window, ctx);
+            .window_sum(self.window, ctx);
         // Window totals from the per-address sums (already pre-aggregated), not from the
         // raw flows, so no single worker sees every event.
         let totals = per_ip

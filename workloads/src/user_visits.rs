@@ -52,7 +52,7 @@ impl Job for UserVisitsJob {
         let day = self.day;
         events
             .flat_map(move |v| (v.ts / DAY_MS == day).then_some((v.user_id, v.ts, 1)))
-            .tumbling_sum(self.window, ctx)
+            .window_sum(self.window, ctx)
             .map(|(window_start, user_id, visits)| UserVisits {
                 window_start,
                 user_id,

@@ -68,7 +68,7 @@ impl Job for Wordcount {
                     .map(|w| (w, line.ts, 1))
                     .collect::<Vec<_>>()
             })
-            .tumbling_sum(self.window, ctx)
+            .window_sum(self.window, ctx)
             .map(|(window_start, word, count)| WordCount {
                 window_start,
                 word,
