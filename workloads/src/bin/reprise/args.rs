@@ -13,11 +13,19 @@ Examples:
   reprise run filter-count --input events.csv --format json
   reprise run wordcount --clock processing --record run.rlog
   reprise replay run.rlog --workers 3
-  reprise inspect run.rlog";
+  reprise inspect run.rlog
+  reprise cluster --processes 2 run wordcount --workers 2
+  reprise compare filter-count wordcount --workers 1,2 --baseline -o results";
 
 /// Reprise: a dataflow engine with deterministic, checkable output.
 #[derive(Debug, Parser)]
-#[command(name = "reprise", version, about, after_help = EXAMPLES, propagate_version = true)]
+#[command(
+    name = "reprise",
+    version,
+    about = "Reprise: a dataflow engine with deterministic, replayable, checkable output",
+    after_help = EXAMPLES,
+    propagate_version = true
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
