@@ -27,6 +27,7 @@ pub fn all() -> Vec<&'static dyn Workload> {
     static Q2: Registered<nexmark::q2::Q2> = Registered::new();
     static Q3: Registered<nexmark::q3::Q3> = Registered::new();
     static Q5: Registered<nexmark::q5::Q5> = Registered::new();
+    static Q7: Registered<nexmark::q7::Q7> = Registered::new();
     static Q12: Registered<nexmark::q12::Q12> = Registered::new();
     vec![
         &FILTER_COUNT,
@@ -38,6 +39,7 @@ pub fn all() -> Vec<&'static dyn Workload> {
         &Q2,
         &Q3,
         &Q5,
+        &Q7,
         &Q12,
     ]
 }

@@ -1,0 +1,191 @@
+//! Nexmark q7, highest bid: per 10 s tumbling window, every bid whose price is the
+//! window's highest (ties kept), with the window (Flink's SQL joins bids with the window's
+//! max price; bid time in the window).
+//!
+//! The window's bids are held by the window operator until the window closes (as Flink
+//! holds them for its join), and the per-window maximum is taken over distinct
+//! `(window, price)` pairs pre-aggregated per worker, not over raw bids.
+
+use std::collections::BTreeMap;
+
+use differential_dataflow::VecCollection;
+use reprise_datasets::nexmark::{Bid, Event, Nexmark};
+use reprise_engine::window::{TumblingWindow, WindowSum};
+use reprise_engine::{EngineError, Epoch, EpochConfig, Job, JobContext, ParamSpec, Params};
+use rustc_hash::FxHashMap;
+use serde::{Deserialize, Serialize};
+
+use crate::workload::{Definition, WorkloadInfo};
+
+/// A bid at its window's highest price.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct HighestBid {
+    /// Window start, in milliseconds.
+    pub window_start: u64,
+    /// The auction.
+    pub auction: u64,
+    /// The bidder.
+    pub bidder: u64,
+    /// The window's highest price, in cents.
+    pub price: u64,
+    /// Event time in ms.
+    pub date_time: u64,
+    /// Padding, as in the bid.
+    pub extra: String,
+}
+
+impl HighestBid {
+    fn new(window_start: u64, bid: &Bid) -> Self {
+        Self {
+            window_start,
+            auction: bid.auction,
+            bidder: bid.bidder,
+            price: bid.price,
+            date_time: bid.date_time,
+            extra: bid.extra.clone(),
+        }
+    }
+}
+
+/// The q7 job.
+#[derive(Clone, Debug)]
+pub struct Q7 {
+    window: TumblingWindow,
+}
+
+impl Job for Q7 {
+    type Event = Event;
+    type Output = HighestBid;
+
+    fn event_time_ms(event: &Event) -> u64 {
+        event.date_time()
+    }
+
+    fn build<'s>(
+        &self,
+        ctx: &JobContext,
+        events: VecCollection<'s, Epoch, Event>,
+    ) -> VecCollection<'s, Epoch, HighestBid> {
+        let bids = events.flat_map(super::bid);
+        let highest = bids
+            .clone()
+            .map(|bid| (bid.price, bid.date_time, 1))
+            .window_sum(self.window, ctx)
+            .map(|(window, price, _)| (window, price))
+            .reduce(|_window, prices, output| {
+                output.push((*prices.last().expect("a non-empty group").0, 1isize))
+            });
+        bids.map(|bid| {
+            let time = bid.date_time;
+            (bid, time, 1)
+        })
+        .window_sum(self.window, ctx)
+        // A bid seen twice counts twice: the count becomes the multiplicity.
+        .explode(|(window, bid, count)| Some((((window, bid.price), bid), count as isize)))
+        .semijoin(highest)
+        .map(|((window_start, _), bid)| HighestBid::new(window_start, &bid))
+    }
+
+    fn closing_epoch(&self, record: &HighestBid, epochs: &EpochConfig) -> Option<Epoch> {
+        Some(self.window.closing_epoch(record.window_start, epochs))
+    }
+
+    fn baseline(
+        &self,
+        epochs: &EpochConfig,
+        events: &mut dyn Iterator<Item = (Epoch, Event)>,
+        emit: &mut dyn FnMut(Epoch, &HighestBid, i64),
+    ) {
+        let size = self.window.size_ms;
+        let closes_at = |start: u64| (start + size).div_ceil(epochs.epoch_ms);
+        // Per window: the highest price, and its bids with their multiplicities.
+        type Highest = (u64, FxHashMap<Bid, i64>);
+        let rows = |start: u64, (_, bids): &Highest| -> Vec<(HighestBid, i64)> {
+            bids.iter()
+                .map(|(bid, n)| (HighestBid::new(start, bid), *n))
+                .collect()
+        };
+        let mut windows: BTreeMap<u64, Highest> = BTreeMap::new();
+        let mut before: FxHashMap<u64, Vec<(HighestBid, i64)>> = FxHashMap::default();
+        let mut current: Option<Epoch> = None;
+        let mut advance =
+            |to: Epoch,
+             windows: &mut BTreeMap<u64, Highest>,
+             before: &mut FxHashMap<u64, Vec<(HighestBid, i64)>>,
+             emit: &mut dyn FnMut(Epoch, &HighestBid, i64)| {
+                let Some(now) = current.filter(|now| to > *now) else {
+                    current = current.or(Some(to));
+                    return;
+                };
+                for (start, old) in before.drain() {
+                    old.iter().for_each(|(row, n)| emit(now, row, -n));
+                    rows(start, &windows[&start])
+                        .iter()
+                        .for_each(|(row, n)| emit(now, row, *n));
+                }
+                while let Some(entry) = windows.first_entry() {
+                    let close = closes_at(*entry.key());
+                    if close > to {
+                        break;
+                    }
+                    let (start, highest) = entry.remove_entry();
+                    rows(start, &highest)
+                        .iter()
+                        .for_each(|(row, n)| emit(close, row, -n));
+                }
+                current = Some(to);
+            };
+        for (epoch, event) in events {
+            advance(epoch, &mut windows, &mut before, emit);
+            let Event::Bid(bid) = event else { continue };
+            let time = epochs.time_ms(bid.date_time, epoch);
+            let start = time - time % size;
+            if closes_at(start) <= epoch {
+                continue;
+            }
+            let window = windows
+                .entry(start)
+                .or_insert_with(|| (0, FxHashMap::default()));
+            before.entry(start).or_insert_with(|| rows(start, window));
+            if bid.price > window.0 {
+                *window = (bid.price, FxHashMap::default());
+            }
+            if bid.price == window.0 {
+                *window.1.entry(bid).or_insert(0) += 1;
+            }
+        }
+        advance(Epoch::MAX, &mut windows, &mut before, emit);
+    }
+}
+
+impl Definition for Q7 {
+    type Data = Nexmark;
+
+    const INFO: WorkloadInfo = WorkloadInfo {
+        name: "nexmark-q7",
+        summary: "Nexmark q7: per 10 s tumbling window, the bids at the window's highest price, ties kept",
+        params: &[
+            super::RATE,
+            ParamSpec {
+                name: "window_ms",
+                default: "10000",
+                help: "tumbling window size in ms",
+            },
+        ],
+        dataset: "nexmark",
+        input_format: super::INPUT_FORMAT,
+        output_format: "window_start,auction,bidder,price,date_time,extra",
+        default_epoch_ms: super::DEFAULT_EPOCH_MS,
+        csv: false,
+    };
+
+    fn from_params(params: &Params) -> Result<Self, EngineError> {
+        Ok(Q7 {
+            window: TumblingWindow::new(params.get("window_ms")?, 0)?,
+        })
+    }
+
+    fn dataset(params: &Params, seed: u64) -> Result<Nexmark, EngineError> {
+        super::dataset(params, seed)
+    }
+}
