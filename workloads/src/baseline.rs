@@ -135,3 +135,97 @@ pub fn count_per_window<E, K: Clone + Hash + Eq, R>(
     }
     counts.finish(&mut out);
 }
+
+/// Per-window state whose output rows are a function of the state: emits, at the end of
+/// each epoch, the rows of every window the epoch changed (the old rows retracted, the new
+/// ones inserted), and retracts a window's rows at its close. For baselines whose output
+/// depends on a whole window (shares of a total, the window's maximum), not one key.
+pub struct WindowedRows<S, R, F> {
+    size_ms: u64,
+    lateness_ms: u64,
+    epoch_ms: u64,
+    rows: F,
+    windows: BTreeMap<u64, S>,
+    /// Each window changed in the current epoch, with its rows before the epoch.
+    before: FxHashMap<u64, Vec<(R, i64)>>,
+    epoch: Option<Epoch>,
+}
+
+impl<S, R, F> std::fmt::Debug for WindowedRows<S, R, F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "WindowedRows({} open windows)", self.windows.len())
+    }
+}
+
+impl<S: Default, R, F: Fn(u64, &S) -> Vec<(R, i64)>> WindowedRows<S, R, F> {
+    /// Windows of `size_ms` (starts are multiples of the slide, given per update), closing
+    /// `lateness_ms` after their end; `rows(start, state)` lists a window's output rows.
+    pub fn new(size_ms: u64, lateness_ms: u64, epoch_ms: u64, rows: F) -> Self {
+        Self {
+            size_ms,
+            lateness_ms,
+            epoch_ms,
+            rows,
+            windows: BTreeMap::new(),
+            before: FxHashMap::default(),
+            epoch: None,
+        }
+    }
+
+    fn closes_at(&self, start: u64) -> Epoch {
+        (start + self.size_ms + self.lateness_ms).div_ceil(self.epoch_ms)
+    }
+
+    /// Changes window `start` at `epoch` (epochs never decrease), unless it has closed.
+    pub fn update(
+        &mut self,
+        epoch: Epoch,
+        start: u64,
+        change: impl FnOnce(&mut S),
+        emit: &mut dyn FnMut(Epoch, &R, i64),
+    ) {
+        self.advance(epoch, emit);
+        if self.closes_at(start) <= epoch {
+            return;
+        }
+        let state = self.windows.entry(start).or_default();
+        self.before
+            .entry(start)
+            .or_insert_with(|| (self.rows)(start, state));
+        change(state);
+    }
+
+    /// Moves to `epoch`: emits the changes of the epoch before, and retracts every window
+    /// that closes at or before `epoch`.
+    pub fn advance(&mut self, epoch: Epoch, emit: &mut dyn FnMut(Epoch, &R, i64)) {
+        let Some(now) = self.epoch.filter(|now| epoch > *now) else {
+            self.epoch = self.epoch.or(Some(epoch));
+            return;
+        };
+        for (start, old) in self.before.drain() {
+            old.iter().for_each(|(row, n)| emit(now, row, -n));
+            (self.rows)(start, &self.windows[&start])
+                .iter()
+                .for_each(|(row, n)| emit(now, row, *n));
+        }
+        while let Some((&start, _)) = self.windows.first_key_value() {
+            let close = self.closes_at(start);
+            if close > epoch {
+                break;
+            }
+            let state = self
+                .windows
+                .remove(&start)
+                .expect("the first window exists");
+            (self.rows)(start, &state)
+                .iter()
+                .for_each(|(row, n)| emit(close, row, -n));
+        }
+        self.epoch = Some(epoch);
+    }
+
+    /// Ends the input: emits the last epoch's changes and retracts every open window.
+    pub fn finish(&mut self, emit: &mut dyn FnMut(Epoch, &R, i64)) {
+        self.advance(Epoch::MAX, emit);
+    }
+}

@@ -1,6 +1,5 @@
 //! `traffic-share`: per tumbling window, each source address's share of the window's bytes.
 
-use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 
 use differential_dataflow::VecCollection;
@@ -11,6 +10,7 @@ use reprise_engine::{EngineError, Epoch, EpochConfig, Job, JobContext, ParamSpec
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
+use crate::baseline::WindowedRows;
 use crate::workload::{Definition, WorkloadInfo};
 
 /// One address's traffic in one window.
@@ -98,57 +98,34 @@ impl Job for TrafficShare {
         flows: &mut dyn Iterator<Item = (Epoch, Flow)>,
         emit: &mut dyn FnMut(Epoch, &IpShare, i64),
     ) {
-        #[derive(Clone, Default)]
+        /// A window's total bytes, and each address's.
+        #[derive(Default)]
         struct Window {
             total: i64,
             bytes: FxHashMap<Ipv4Addr, i64>,
         }
-        let emit_window =
-            |emit: &mut dyn FnMut(Epoch, &IpShare, i64), epoch, start, window: &Window, diff| {
-                for (ip, bytes) in &window.bytes {
-                    emit(epoch, &IpShare::new(start, *ip, *bytes, window.total), diff);
-                }
-            };
-        let (size, lateness) = (self.window.size_ms, self.window.lateness_ms);
-        let closes_at = |start: u64| (start + size + lateness).div_ceil(epochs.epoch_ms);
-        let mut windows: BTreeMap<u64, Window> = BTreeMap::new();
-        // Windows changed in the current epoch, as they were before it.
-        let mut before: FxHashMap<u64, Window> = FxHashMap::default();
-        let mut current: Option<Epoch> = None;
-        let mut advance = |to: Epoch,
-                           windows: &mut BTreeMap<u64, Window>,
-                           before: &mut FxHashMap<u64, Window>,
-                           emit: &mut dyn FnMut(Epoch, &IpShare, i64)| {
-            let Some(now) = current.filter(|now| to > *now) else {
-                current = current.or(Some(to));
-                return;
-            };
-            for (start, old) in before.drain() {
-                emit_window(emit, now, start, &old, -1);
-                emit_window(emit, now, start, &windows[&start], 1);
-            }
-            while let Some(entry) = windows.first_entry() {
-                let close = closes_at(*entry.key());
-                if close > to {
-                    break;
-                }
-                let (start, window) = entry.remove_entry();
-                emit_window(emit, close, start, &window, -1);
-            }
-            current = Some(to);
+        let rows = |start, w: &Window| -> Vec<(IpShare, i64)> {
+            w.bytes
+                .iter()
+                .map(|(ip, bytes)| (IpShare::new(start, *ip, *bytes, w.total), 1))
+                .collect()
         };
+        let size = self.window.size_ms;
+        let mut windows = WindowedRows::new(size, self.window.lateness_ms, epochs.epoch_ms, rows);
         for (epoch, flow) in flows {
-            advance(epoch, &mut windows, &mut before, emit);
             let start = epochs.time_ms(flow.ts, epoch) / size * size;
-            if closes_at(start) <= epoch {
-                continue;
-            }
-            let window = windows.entry(start).or_default();
-            before.entry(start).or_insert_with(|| window.clone());
-            window.total += flow.bytes as i64;
-            *window.bytes.entry(flow.ip).or_insert(0) += flow.bytes as i64;
+            let bytes = flow.bytes as i64;
+            windows.update(
+                epoch,
+                start,
+                |w: &mut Window| {
+                    w.total += bytes;
+                    *w.bytes.entry(flow.ip).or_insert(0) += bytes;
+                },
+                emit,
+            );
         }
-        advance(Epoch::MAX, &mut windows, &mut before, emit);
+        windows.finish(emit);
     }
 }
 

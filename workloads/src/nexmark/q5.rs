@@ -6,8 +6,6 @@
 //! worker and epoch), so the per-window maximum sees counts, never raw bids: no single
 //! worker receives every event.
 
-use std::collections::BTreeMap;
-
 use differential_dataflow::VecCollection;
 use reprise_datasets::nexmark::{Event, Nexmark};
 use reprise_engine::window::{HoppingWindow, WindowAssigner, WindowSum};
@@ -15,6 +13,7 @@ use reprise_engine::{EngineError, Epoch, EpochConfig, Job, JobContext, ParamSpec
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
+use crate::baseline::WindowedRows;
 use crate::workload::{Definition, WorkloadInfo};
 
 /// An auction with the most bids in a window.
@@ -79,69 +78,45 @@ impl Job for Q5 {
         emit: &mut dyn FnMut(Epoch, &HotItem, i64),
     ) {
         let (size, slide) = (self.window.size_ms, self.window.slide_ms);
-        let closes_at =
-            |start: u64| (start + size + self.window.lateness_ms).div_ceil(epochs.epoch_ms);
-        let hot = |start: u64, counts: &FxHashMap<u64, i64>| -> Vec<HotItem> {
+        // A window's rows: the auctions whose bid count is the window's maximum.
+        let hot = |start: u64, counts: &FxHashMap<u64, i64>| -> Vec<(HotItem, i64)> {
             let most = counts.values().copied().max().unwrap_or(0);
             counts
                 .iter()
                 .filter(|(_, c)| **c == most)
-                .map(|(a, c)| HotItem {
-                    window_start: start,
-                    auction: *a,
-                    bids: *c,
+                .map(|(a, c)| {
+                    (
+                        HotItem {
+                            window_start: start,
+                            auction: *a,
+                            bids: *c,
+                        },
+                        1,
+                    )
                 })
                 .collect()
         };
-        let mut windows: BTreeMap<u64, FxHashMap<u64, i64>> = BTreeMap::new();
-        // Each window touched in the current epoch, with its hot items before the epoch.
-        let mut before: FxHashMap<u64, Vec<HotItem>> = FxHashMap::default();
-        let mut current: Option<Epoch> = None;
-        let mut advance = |to: Epoch,
-                           windows: &mut BTreeMap<u64, FxHashMap<u64, i64>>,
-                           before: &mut FxHashMap<u64, Vec<HotItem>>,
-                           emit: &mut dyn FnMut(Epoch, &HotItem, i64)| {
-            let Some(now) = current.filter(|now| to > *now) else {
-                current = current.or(Some(to));
-                return;
-            };
-            for (start, old) in before.drain() {
-                old.iter().for_each(|item| emit(now, item, -1));
-                hot(start, &windows[&start])
-                    .iter()
-                    .for_each(|item| emit(now, item, 1));
-            }
-            while let Some(entry) = windows.first_entry() {
-                let close = closes_at(*entry.key());
-                if close > to {
-                    break;
-                }
-                let (start, counts) = entry.remove_entry();
-                hot(start, &counts)
-                    .iter()
-                    .for_each(|item| emit(close, item, -1));
-            }
-            current = Some(to);
-        };
+        let mut windows = WindowedRows::new(size, self.window.lateness_ms, epochs.epoch_ms, hot);
         for (epoch, event) in events {
-            advance(epoch, &mut windows, &mut before, emit);
+            windows.advance(epoch, emit);
             let Event::Bid(bid) = event else { continue };
             let time = epochs.time_ms(bid.date_time, epoch);
             // Every window [start, start + size) holding `time`, starts a multiple of slide.
             let mut start = time - time % slide;
             loop {
-                if closes_at(start) > epoch {
-                    let counts = windows.entry(start).or_default();
-                    before.entry(start).or_insert_with(|| hot(start, counts));
-                    *counts.entry(bid.auction).or_insert(0) += 1;
-                }
+                windows.update(
+                    epoch,
+                    start,
+                    |counts: &mut FxHashMap<u64, i64>| *counts.entry(bid.auction).or_insert(0) += 1,
+                    emit,
+                );
                 if start < slide || start - slide + size <= time {
                     break;
                 }
                 start -= slide;
             }
         }
-        advance(Epoch::MAX, &mut windows, &mut before, emit);
+        windows.finish(emit);
     }
 }
 

@@ -6,8 +6,6 @@
 //! holds them for its join), and the per-window maximum is taken over distinct
 //! `(window, price)` pairs pre-aggregated per worker, not over raw bids.
 
-use std::collections::BTreeMap;
-
 use differential_dataflow::VecCollection;
 use reprise_datasets::nexmark::{Bid, Event, Nexmark};
 use reprise_engine::window::{TumblingWindow, WindowSum};
@@ -15,6 +13,7 @@ use reprise_engine::{EngineError, Epoch, EpochConfig, Job, JobContext, ParamSpec
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
+use crate::baseline::WindowedRows;
 use crate::workload::{Definition, WorkloadInfo};
 
 /// A bid at its window's highest price.
@@ -96,8 +95,6 @@ impl Job for Q7 {
         events: &mut dyn Iterator<Item = (Epoch, Event)>,
         emit: &mut dyn FnMut(Epoch, &HighestBid, i64),
     ) {
-        let size = self.window.size_ms;
-        let closes_at = |start: u64| (start + size).div_ceil(epochs.epoch_ms);
         // Per window: the highest price, and its bids with their multiplicities.
         type Highest = (u64, FxHashMap<Bid, i64>);
         let rows = |start: u64, (_, bids): &Highest| -> Vec<(HighestBid, i64)> {
@@ -105,56 +102,27 @@ impl Job for Q7 {
                 .map(|(bid, n)| (HighestBid::new(start, bid), *n))
                 .collect()
         };
-        let mut windows: BTreeMap<u64, Highest> = BTreeMap::new();
-        let mut before: FxHashMap<u64, Vec<(HighestBid, i64)>> = FxHashMap::default();
-        let mut current: Option<Epoch> = None;
-        let mut advance =
-            |to: Epoch,
-             windows: &mut BTreeMap<u64, Highest>,
-             before: &mut FxHashMap<u64, Vec<(HighestBid, i64)>>,
-             emit: &mut dyn FnMut(Epoch, &HighestBid, i64)| {
-                let Some(now) = current.filter(|now| to > *now) else {
-                    current = current.or(Some(to));
-                    return;
-                };
-                for (start, old) in before.drain() {
-                    old.iter().for_each(|(row, n)| emit(now, row, -n));
-                    rows(start, &windows[&start])
-                        .iter()
-                        .for_each(|(row, n)| emit(now, row, *n));
-                }
-                while let Some(entry) = windows.first_entry() {
-                    let close = closes_at(*entry.key());
-                    if close > to {
-                        break;
-                    }
-                    let (start, highest) = entry.remove_entry();
-                    rows(start, &highest)
-                        .iter()
-                        .for_each(|(row, n)| emit(close, row, -n));
-                }
-                current = Some(to);
-            };
+        let size = self.window.size_ms;
+        let mut windows = WindowedRows::new(size, self.window.lateness_ms, epochs.epoch_ms, rows);
         for (epoch, event) in events {
-            advance(epoch, &mut windows, &mut before, emit);
+            windows.advance(epoch, emit);
             let Event::Bid(bid) = event else { continue };
             let time = epochs.time_ms(bid.date_time, epoch);
-            let start = time - time % size;
-            if closes_at(start) <= epoch {
-                continue;
-            }
-            let window = windows
-                .entry(start)
-                .or_insert_with(|| (0, FxHashMap::default()));
-            before.entry(start).or_insert_with(|| rows(start, window));
-            if bid.price > window.0 {
-                *window = (bid.price, FxHashMap::default());
-            }
-            if bid.price == window.0 {
-                *window.1.entry(bid).or_insert(0) += 1;
-            }
+            windows.update(
+                epoch,
+                time - time % size,
+                |window: &mut Highest| {
+                    if bid.price > window.0 {
+                        *window = (bid.price, FxHashMap::default());
+                    }
+                    if bid.price == window.0 {
+                        *window.1.entry(bid).or_insert(0) += 1;
+                    }
+                },
+                emit,
+            );
         }
-        advance(Epoch::MAX, &mut windows, &mut before, emit);
+        windows.finish(emit);
     }
 }
 
