@@ -12,7 +12,9 @@ mod reader;
 mod writer;
 
 pub use format::{LogEnd, LogHeader, RecordedClock};
-pub use reader::{EncodedEvents, EpochInput, LogScan, bless, epoch_blocks, epochs, scan};
+pub use reader::{
+    EncodedEvents, EpochInput, LogScan, bless, epoch_blocks, epochs, read_header, scan,
+};
 pub(crate) use writer::{LogMessage, Recorder, write_log};
 pub use writer::{RecordSpec, RecordStats};
 

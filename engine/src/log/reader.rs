@@ -167,6 +167,20 @@ impl BlockReader {
         }))
     }
 
+    /// Reads the header block, which must come first.
+    fn header(&mut self) -> Result<LogHeader, EngineError> {
+        match self.next()? {
+            Ok(block) if block.kind == BlockKind::Header => {
+                self.decode::<LogHeader>(&block, "header")
+            }
+            Ok(block) => Err(self.corrupt(block.offset, "the first block is not a header".into())),
+            Err(_) => Err(self.corrupt(
+                FILE_HEADER_LEN as u64,
+                "the log ends before its header".into(),
+            )),
+        }
+    }
+
     fn decode<T: DeserializeOwned>(&self, block: &Block, what: &str) -> Result<T, EngineError> {
         match postcard::take_from_bytes::<T>(&block.payload) {
             Ok((value, [])) => Ok(value),
@@ -235,20 +249,7 @@ impl LogScan {
 /// a file that ends inside a block is a truncated log, scanned up to the damage.
 fn scan_part(path: &Path) -> Result<LogScan, EngineError> {
     let (mut reader, format_version) = BlockReader::open(path)?;
-    let header = match reader.next()? {
-        Ok(block) if block.kind == BlockKind::Header => {
-            reader.decode::<LogHeader>(&block, "header")?
-        }
-        Ok(block) => {
-            return Err(reader.corrupt(block.offset, "the first block is not a header".into()));
-        }
-        Err(_) => {
-            return Err(reader.corrupt(
-                FILE_HEADER_LEN as u64,
-                "the log ends before its header".into(),
-            ));
-        }
-    };
+    let header = reader.header()?;
     let mut pending: BTreeMap<Epoch, EpochInput> = BTreeMap::new();
     let mut scan = LogScan {
         path: path.to_path_buf(),
@@ -310,6 +311,11 @@ fn scan_part(path: &Path) -> Result<LogScan, EngineError> {
     }
     scan.file_bytes = std::fs::metadata(path).map_or(reader.offset, |m| m.len());
     Ok(scan)
+}
+
+/// Reads a log's header only.
+pub fn read_header(path: &Path) -> Result<LogHeader, EngineError> {
+    BlockReader::open(path)?.0.header()
 }
 
 fn events_header(reader: &BlockReader, block: &Block) -> Result<(Epoch, u64), EngineError> {
@@ -378,12 +384,7 @@ fn part_blocks(
     EngineError,
 > {
     let (mut reader, _) = BlockReader::open(path)?;
-    reader.next()?.map_err(|_| {
-        reader.corrupt(
-            FILE_HEADER_LEN as u64,
-            "the log ends before its header".into(),
-        )
-    })?;
+    reader.header()?;
     let name: std::sync::Arc<str> = path.display().to_string().into();
     let mut pending: BTreeMap<Epoch, Vec<EncodedEvents>> = BTreeMap::new();
     let mut ready: std::collections::VecDeque<(Epoch, Vec<EncodedEvents>)> = Default::default();
@@ -605,11 +606,12 @@ pub fn epoch_blocks(
     path: &Path,
     until: Option<Epoch>,
 ) -> Result<crate::RecordedEpochs, EngineError> {
-    let scanned = scan(path)?;
-    let processes = scanned.header.processes.max(1);
-    if processes == 1 {
+    // Only a cluster's log needs the whole-log scan (for where its parts all end).
+    if read_header(path)?.processes <= 1 {
         return Ok(Box::new(part_blocks(path, until)?));
     }
+    let scanned = scan(path)?;
+    let processes = scanned.header.processes;
     let complete = scanned.input_complete_before;
     let mut parts = Vec::new();
     for process in 0..processes {
