@@ -159,6 +159,51 @@ impl DigestLog {
     }
 }
 
+/// Digests updates emitted epoch by epoch (a baseline's, a reference's), consolidating each epoch's updates by record
+/// hash so that update counts match the engine's consolidated sink.
+#[derive(Debug, Default)]
+pub struct DigestBuilder {
+    log: DigestLog,
+    epoch: Option<Epoch>,
+    updates: Vec<(u64, i64)>,
+}
+
+impl DigestBuilder {
+    /// Adds the update `(record hash, diff)` at `epoch`; epochs must not decrease.
+    pub fn add(&mut self, epoch: Epoch, hash: u64, diff: i64) {
+        match self.epoch {
+            Some(current) if epoch == current => self.updates.push((hash, diff)),
+            Some(current) if epoch < current => {
+                panic!(
+                    "a baseline emitted epoch {epoch} after epoch {current}: baselines emit epochs in order"
+                )
+            }
+            _ => {
+                self.flush();
+                self.epoch = Some(epoch);
+                self.updates.push((hash, diff));
+            }
+        }
+    }
+
+    fn flush(&mut self) {
+        if let Some(epoch) = self.epoch {
+            differential_dataflow::consolidation::consolidate(&mut self.updates);
+            let mut digest = EpochDigest::default();
+            for (hash, diff) in self.updates.drain(..) {
+                digest.add(hash, diff);
+            }
+            self.log.add(epoch, digest);
+        }
+    }
+
+    /// The digests of every epoch added.
+    pub fn finish(mut self) -> DigestLog {
+        self.flush();
+        self.log
+    }
+}
+
 /// The first epoch at which two digest logs differ.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub struct Divergence {

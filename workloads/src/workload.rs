@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use reprise_datasets::Generator;
 use reprise_datasets::format::{Format, FormatError, read_records, write_records};
-use reprise_engine::digest::{DigestLog, EpochDigest, record_hash};
+use reprise_engine::digest::{DigestBuilder, DigestLog, record_hash};
 use reprise_engine::output::FileFormat;
 use reprise_engine::{
     Clock, EngineError, Epoch, EpochConfig, EventClock, Job, ParamSpec, Params, Progress, Records,
@@ -254,7 +254,7 @@ impl<D: Definition> Workload for Registered<D> {
         let job = D::from_params(params)?;
         let started = Instant::now();
         let mut clock = EventClock::new(epochs.epoch_ms);
-        let mut digests = BaselineDigests::default();
+        let mut digests = DigestBuilder::default();
         let mut events = 0u64;
         let mut failure = None;
         {
@@ -340,49 +340,6 @@ impl<D: Definition> Workload for Registered<D> {
             dataset_format(format),
         )
         .map_err(|e| EngineError::io("writing the dataset", std::io::Error::other(e.to_string())))
-    }
-}
-
-/// Digests a baseline's updates per epoch, consolidating each epoch's updates by record
-/// hash so that update counts match the engine's consolidated sink.
-#[derive(Debug, Default)]
-struct BaselineDigests {
-    log: DigestLog,
-    epoch: Option<Epoch>,
-    updates: Vec<(u64, i64)>,
-}
-
-impl BaselineDigests {
-    fn add(&mut self, epoch: Epoch, hash: u64, diff: i64) {
-        match self.epoch {
-            Some(current) if epoch == current => self.updates.push((hash, diff)),
-            Some(current) if epoch < current => {
-                panic!(
-                    "a baseline emitted epoch {epoch} after epoch {current}: baselines emit epochs in order"
-                )
-            }
-            _ => {
-                self.flush();
-                self.epoch = Some(epoch);
-                self.updates.push((hash, diff));
-            }
-        }
-    }
-
-    fn flush(&mut self) {
-        if let Some(epoch) = self.epoch {
-            differential_dataflow::consolidation::consolidate(&mut self.updates);
-            let mut digest = EpochDigest::default();
-            for (hash, diff) in self.updates.drain(..) {
-                digest.add(hash, diff);
-            }
-            self.log.add(epoch, digest);
-        }
-    }
-
-    fn finish(mut self) -> DigestLog {
-        self.flush();
-        self.log
     }
 }
 

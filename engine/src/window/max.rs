@@ -1,0 +1,263 @@
+//! Per window and key, the values of the highest rank, ties kept (Nexmark q7's highest bid).
+//!
+//! Over an insert-only input the highest rank only grows, so each worker keeps only an
+//! epoch's values at its own highest rank per `(window, key)`, and the owner of
+//! `(window, key)` keeps the values at the overall highest rank: a value below it can never
+//! be part of the answer again. No worker receives every event, even with a single key.
+
+use std::collections::BTreeMap;
+use std::hash::Hash;
+
+use differential_dataflow::consolidation::consolidate;
+use differential_dataflow::hashable::Hashable;
+use differential_dataflow::{AsCollection, ExchangeData, VecCollection};
+use rustc_hash::FxHashMap;
+use timely::container::CapacityContainerBuilder;
+use timely::dataflow::channels::pact::{Exchange, Pipeline};
+use timely::dataflow::operators::Capability;
+use timely::dataflow::operators::generic::Operator;
+
+use super::WindowAssigner;
+use crate::{Epoch, HeldPerEpoch, JobContext};
+
+/// The values at the highest rank seen, with their multiplicities.
+struct Highest<R, V> {
+    rank: R,
+    values: Vec<(V, i64)>,
+}
+
+impl<R: Ord + Copy, V: Ord> Highest<R, V> {
+    /// Adds `value` at `rank`: returns false if it ranks below the current values.
+    fn offer(slot: &mut Option<Self>, rank: R, value: V, count: i64) -> bool {
+        match slot {
+            Some(highest) if rank < highest.rank => return false,
+            Some(highest) if rank == highest.rank => highest.values.push((value, count)),
+            _ => {
+                *slot = Some(Highest {
+                    rank,
+                    values: vec![(value, count)],
+                })
+            }
+        }
+        true
+    }
+}
+
+/// Windowed top-rank selection over a collection of `(key, event_time_ms, value)`.
+pub trait WindowMax<'s, K, V> {
+    /// Per window and key, every value whose `rank(value)` is the highest in the window
+    /// and key (ties kept, each with its multiplicity): a collection of
+    /// `(window_start_ms, key, value)` that changes as higher ranks arrive and is retracted
+    /// at the window's close. The input must be insert-only (events).
+    fn window_max<W: WindowAssigner, R: Ord + Copy + 'static>(
+        self,
+        window: W,
+        ctx: &JobContext,
+        rank: impl Fn(&V) -> R + Clone + 'static,
+    ) -> VecCollection<'s, Epoch, (u64, K, V)>;
+}
+
+type Candidate<K, V> = (((u64, K), V), Epoch, i64);
+
+impl<'s, K, V> WindowMax<'s, K, V> for VecCollection<'s, Epoch, (K, u64, V)>
+where
+    K: ExchangeData + Hash + Eq,
+    V: ExchangeData,
+{
+    fn window_max<W: WindowAssigner, R: Ord + Copy + 'static>(
+        self,
+        window: W,
+        ctx: &JobContext,
+        rank: impl Fn(&V) -> R + Clone + 'static,
+    ) -> VecCollection<'s, Epoch, (u64, K, V)> {
+        let epochs = ctx.epochs;
+        let late_counter = ctx.clone();
+        let local_rank = rank.clone();
+
+        // Stage 1, on the worker that fed the event: per (window, key) and epoch, the values
+        // at this worker's highest rank, released when the epoch is complete.
+        let candidates = self
+            .inner
+            .unary_frontier::<CapacityContainerBuilder<Vec<Candidate<K, V>>>, _, _, _>(
+                Pipeline,
+                "WindowMaxLocal",
+                move |_, _| {
+                    type Open<K, R, V> = FxHashMap<(u64, K), Option<Highest<R, V>>>;
+                    let mut open: HeldPerEpoch<Open<K, R, V>> = HeldPerEpoch::new();
+                    move |(input, frontier), output| {
+                        input.for_each(|cap, batch| {
+                            for run in batch.chunk_by(|a, b| a.1 == b.1) {
+                                let time = run[0].1;
+                                let (_, highest) = open.entry(time).or_insert_with(|| {
+                                    (cap.delayed(&time, 0), FxHashMap::default())
+                                });
+                                let mut late = 0;
+                                for ((key, event_time, value), _, diff) in run {
+                                    assert!(
+                                        *diff > 0,
+                                        "window_max needs an insert-only input, got a retraction"
+                                    );
+                                    let at = epochs.time_ms(*event_time, time);
+                                    let value_rank = local_rank(value);
+                                    window.for_each_start(at, |start| {
+                                        if window.closing_epoch(start, &epochs) <= time {
+                                            late += 1;
+                                        } else {
+                                            let slot =
+                                                highest.entry((start, key.clone())).or_default();
+                                            Highest::offer(
+                                                slot,
+                                                value_rank,
+                                                value.clone(),
+                                                *diff as i64,
+                                            );
+                                        }
+                                    });
+                                }
+                                if late > 0 {
+                                    late_counter.count_late(late);
+                                }
+                            }
+                            batch.clear();
+                        });
+                        while let Some(entry) = open.first_entry() {
+                            if frontier.less_equal(entry.key()) {
+                                break;
+                            }
+                            let (time, (cap, highest)) = entry.remove_entry();
+                            let mut session = output.session(&cap);
+                            for (window_key, slot) in highest {
+                                let Some(mut highest) = slot else { continue };
+                                consolidate(&mut highest.values);
+                                for (value, count) in highest.values {
+                                    session.give(((window_key.clone(), value), time, count));
+                                }
+                            }
+                        }
+                    }
+                },
+            );
+
+        // Stage 2, on the worker that owns (window, key): the values at the highest rank,
+        // emitted as changes when an epoch completes, retracted when the window closes.
+        let exchange =
+            Exchange::new(|((window_key, _), _, _): &Candidate<K, V>| window_key.hashed());
+        candidates
+            .unary_frontier::<CapacityContainerBuilder<Vec<((u64, K, V), Epoch, isize)>>, _, _, _>(
+                exchange,
+                "WindowMax",
+                move |_, _| {
+                    let mut pending: HeldPerEpoch<Vec<((u64, K), V, i64)>> = HeldPerEpoch::new();
+                    let mut windows: BTreeMap<u64, FxHashMap<K, Highest<R, V>>> = BTreeMap::new();
+                    let mut closes: BTreeMap<Epoch, Vec<u64>> = BTreeMap::new();
+                    let mut close_cap: Option<Capability<Epoch>> = None;
+                    move |(input, frontier), output| {
+                        input.for_each(|cap, batch| {
+                            for ((window_key, value), time, count) in batch.drain(..) {
+                                pending
+                                    .entry(time)
+                                    .or_insert_with(|| (cap.delayed(&time, 0), Vec::new()))
+                                    .1
+                                    .push((window_key, value, count));
+                            }
+                        });
+                        loop {
+                            let next_data = pending.first_key_value().map(|(t, _)| *t);
+                            let next_close = closes.first_key_value().map(|(t, _)| *t);
+                            let Some(next) = next_data.into_iter().chain(next_close).min() else {
+                                break;
+                            };
+                            if frontier.less_equal(&next) {
+                                break;
+                            }
+                            if next_data == Some(next) {
+                                let (cap, candidates) =
+                                    pending.pop_first().map(|(_, v)| v).unwrap();
+                                // This epoch's values at the highest rank per (window, key).
+                                let mut epoch_highest: FxHashMap<(u64, K), Option<Highest<R, V>>> =
+                                    FxHashMap::default();
+                                for (window_key, value, count) in candidates {
+                                    let slot = epoch_highest.entry(window_key).or_default();
+                                    Highest::offer(slot, rank(&value), value, count);
+                                }
+                                let mut session = output.session(&cap);
+                                for ((start, key), slot) in epoch_highest {
+                                    let Some(mut new) = slot else { continue };
+                                    consolidate(&mut new.values);
+                                    let keys = windows.entry(start).or_insert_with(|| {
+                                        let close = window.closing_epoch(start, &epochs);
+                                        closes.entry(close).or_default().push(start);
+                                        if close_cap.as_ref().is_none_or(|c| *c.time() > close) {
+                                            close_cap = Some(cap.delayed(&close));
+                                        }
+                                        FxHashMap::default()
+                                    });
+                                    match keys.get_mut(&key) {
+                                        Some(current) if new.rank < current.rank => continue,
+                                        Some(current) if new.rank == current.rank => {
+                                            for (value, count) in &new.values {
+                                                session.give((
+                                                    (start, key.clone(), value.clone()),
+                                                    next,
+                                                    *count as isize,
+                                                ));
+                                            }
+                                            current.values.append(&mut new.values);
+                                            consolidate(&mut current.values);
+                                        }
+                                        current => {
+                                            for (value, count) in current
+                                                .map(|c| std::mem::take(&mut c.values))
+                                                .unwrap_or_default()
+                                            {
+                                                session.give((
+                                                    (start, key.clone(), value),
+                                                    next,
+                                                    -count as isize,
+                                                ));
+                                            }
+                                            for (value, count) in &new.values {
+                                                session.give((
+                                                    (start, key.clone(), value.clone()),
+                                                    next,
+                                                    *count as isize,
+                                                ));
+                                            }
+                                            keys.insert(key, new);
+                                        }
+                                    }
+                                }
+                            }
+                            if next_close == Some(next) {
+                                let starts = closes.remove(&next).unwrap_or_default();
+                                let cap = close_cap
+                                    .as_ref()
+                                    .expect("a capability is held for every open window");
+                                let mut session = output.session(cap);
+                                for start in starts {
+                                    for (key, highest) in windows.remove(&start).unwrap_or_default()
+                                    {
+                                        for (value, count) in highest.values {
+                                            session.give((
+                                                (start, key.clone(), value),
+                                                next,
+                                                -count as isize,
+                                            ));
+                                        }
+                                    }
+                                }
+                                drop(session);
+                                match closes.first_key_value() {
+                                    Some((following, _)) => {
+                                        close_cap.as_mut().unwrap().downgrade(following)
+                                    }
+                                    None => close_cap = None,
+                                }
+                            }
+                        }
+                    }
+                },
+            )
+            .as_collection()
+    }
+}
