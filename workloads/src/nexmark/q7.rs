@@ -2,13 +2,14 @@
 //! window's highest (ties kept), with the window (Flink's SQL joins bids with the window's
 //! max price; bid time in the window).
 //!
-//! The window's bids are held by the window operator until the window closes (as Flink
-//! holds them for its join), and the per-window maximum is taken over distinct
-//! `(window, price)` pairs pre-aggregated per worker, not over raw bids.
+//! The window operator keeps only the bids at the highest price so far ([`WindowMax`]):
+//! each worker keeps its epoch's highest bids per window, and the window's owner keeps the
+//! overall highest, so no worker sees every bid and a window's state is its top bids only
+//! (Flink holds every bid of the window for its join).
 
 use differential_dataflow::VecCollection;
 use reprise_datasets::nexmark::{Bid, Event, Nexmark};
-use reprise_engine::window::{TumblingWindow, WindowSum};
+use reprise_engine::window::{TumblingWindow, WindowMax};
 use reprise_engine::{EngineError, Epoch, EpochConfig, Job, JobContext, ParamSpec, Params};
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
@@ -65,24 +66,10 @@ impl Job for Q7 {
         ctx: &JobContext,
         events: VecCollection<'s, Epoch, Event>,
     ) -> VecCollection<'s, Epoch, HighestBid> {
-        let bids = events.flat_map(super::bid);
-        let highest = bids
-            .clone()
-            .map(|bid| (bid.price, bid.date_time, 1))
-            .window_sum(self.window, ctx)
-            .map(|(window, price, _)| (window, price))
-            .reduce(|_window, prices, output| {
-                output.push((*prices.last().expect("a non-empty group").0, 1isize))
-            });
-        bids.map(|bid| {
-            let time = bid.date_time;
-            (bid, time, 1)
-        })
-        .window_sum(self.window, ctx)
-        // A bid seen twice counts twice: the count becomes the multiplicity.
-        .explode(|(window, bid, count)| Some((((window, bid.price), bid), count as isize)))
-        .semijoin(highest)
-        .map(|((window_start, _), bid)| HighestBid::new(window_start, &bid))
+        events
+            .flat_map(|event| super::bid(event).map(|bid| ((), bid.date_time, bid)))
+            .window_max(self.window, ctx, |bid: &Bid| bid.price)
+            .map(|(window_start, (), bid)| HighestBid::new(window_start, &bid))
     }
 
     fn closing_epoch(&self, record: &HighestBid, epochs: &EpochConfig) -> Option<Epoch> {
