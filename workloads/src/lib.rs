@@ -28,6 +28,8 @@ pub fn all() -> Vec<&'static dyn Workload> {
     static Q3: Registered<nexmark::q3::Q3> = Registered::new();
     static Q5: Registered<nexmark::q5::Q5> = Registered::new();
     static Q7: Registered<nexmark::q7::Q7> = Registered::new();
+    static Q8: Registered<nexmark::q8::Q8> = Registered::new();
+    static Q11: Registered<nexmark::q11::Q11> = Registered::new();
     static Q12: Registered<nexmark::q12::Q12> = Registered::new();
     vec![
         &FILTER_COUNT,
@@ -40,6 +42,8 @@ pub fn all() -> Vec<&'static dyn Workload> {
         &Q3,
         &Q5,
         &Q7,
+        &Q8,
+        &Q11,
         &Q12,
     ]
 }

@@ -6,11 +6,13 @@
 
 pub mod q0;
 pub mod q1;
+pub mod q11;
 pub mod q12;
 pub mod q2;
 pub mod q3;
 pub mod q5;
 pub mod q7;
+pub mod q8;
 
 use reprise_datasets::nexmark::{Bid, Event, Nexmark};
 use reprise_engine::{EngineError, ParamSpec, Params};

@@ -14,6 +14,8 @@ pub fn small_params(workload: &str) -> (Vec<String>, u64) {
         "nexmark-q5" => &["rate=1000", "window_ms=500", "slide_ms=100"],
         "nexmark-q12" => &["rate=1000", "window_ms=200"],
         "nexmark-q7" => &["rate=1000", "window_ms=200"],
+        "nexmark-q8" => &["rate=1000", "window_ms=1000"],
+        "nexmark-q11" => &["rate=1000", "gap_ms=30"],
         other => panic!("no small parameters for workload {other}: add them to tests/common"),
     };
     let epoch_ms = if workload == "user-visits" {
