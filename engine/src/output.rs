@@ -100,22 +100,7 @@ pub(crate) fn write_output<R: Record>(
     closing: ClosingEpoch<R>,
     messages: Receiver<SinkMessage<R>>,
 ) -> Result<OutputStats, EngineError> {
-    let file = File::create(&spec.path)
-        .map_err(|e| EngineError::io(format!("creating output file {}", spec.path.display()), e))?;
-    let out = match spec.format {
-        FileFormat::Csv => Out::Csv(Box::new(
-            csv::WriterBuilder::new()
-                .has_headers(false)
-                .from_writer(file),
-        )),
-        FileFormat::JsonLines => Out::Json(BufWriter::new(file)),
-    };
-    let mut writer = RowWriter {
-        spec,
-        out,
-        header_written: false,
-        stats: OutputStats::default(),
-    };
+    let mut writer = OutputFile::create(spec)?;
     let mut frontiers: Vec<Epoch> = vec![0; workers];
     let mut buffered: BTreeMap<Epoch, Vec<(R, i64)>> = BTreeMap::new();
     for message in messages {
@@ -129,7 +114,7 @@ pub(crate) fn write_output<R: Record>(
                         break;
                     }
                     let (epoch, rows) = entry.remove_entry();
-                    writer.write_epoch(epoch, rows, &closing)?;
+                    writer.write_epoch(epoch, rows, &*closing)?;
                 }
             }
         }
@@ -144,19 +129,50 @@ enum Out {
     Json(BufWriter<File>),
 }
 
-struct RowWriter {
+/// An output file being written epoch by epoch (by the engine's writer thread, or by a
+/// baseline).
+pub struct OutputFile {
     spec: OutputSpec,
     out: Out,
     header_written: bool,
     stats: OutputStats,
 }
 
-impl RowWriter {
-    fn write_epoch<R: Record>(
+impl std::fmt::Debug for OutputFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "OutputFile({})", self.spec.path.display())
+    }
+}
+
+impl OutputFile {
+    /// Creates (or truncates) the file.
+    pub fn create(spec: OutputSpec) -> Result<Self, EngineError> {
+        let file = File::create(&spec.path).map_err(|e| {
+            EngineError::io(format!("creating output file {}", spec.path.display()), e)
+        })?;
+        let out = match spec.format {
+            FileFormat::Csv => Out::Csv(Box::new(
+                csv::WriterBuilder::new()
+                    .has_headers(false)
+                    .from_writer(file),
+            )),
+            FileFormat::JsonLines => Out::Json(BufWriter::new(file)),
+        };
+        Ok(OutputFile {
+            spec,
+            out,
+            header_written: false,
+            stats: OutputStats::default(),
+        })
+    }
+
+    /// Writes one complete epoch's consolidated updates (epochs in increasing order); a
+    /// retraction at `closing(record)` is also a final row.
+    pub fn write_epoch<R: Record>(
         &mut self,
         epoch: Epoch,
         mut rows: Vec<(R, i64)>,
-        closing: &ClosingEpoch<R>,
+        closing: &dyn Fn(&R) -> Option<Epoch>,
     ) -> Result<(), EngineError> {
         rows.sort_unstable();
         for (record, diff) in &rows {
@@ -214,7 +230,8 @@ impl RowWriter {
         )
     }
 
-    fn finish(mut self) -> Result<OutputStats, EngineError> {
+    /// Flushes the file; returns what was written.
+    pub fn finish(mut self) -> Result<OutputStats, EngineError> {
         let flushed = match &mut self.out {
             Out::Csv(out) => out.flush(),
             Out::Json(out) => out.flush(),

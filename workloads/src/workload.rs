@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use reprise_datasets::Generator;
 use reprise_datasets::format::{Format, FormatError, read_records, write_records};
 use reprise_engine::digest::{DigestBuilder, DigestLog, record_hash};
-use reprise_engine::output::FileFormat;
+use reprise_engine::output::{FileFormat, OutputFile, OutputSpec, OutputStats};
 use reprise_engine::{
     Clock, EngineError, Epoch, EpochConfig, EventClock, Job, ParamSpec, Params, Progress, Records,
     RunConfig, RunResult, Source, SourceError, run,
@@ -84,6 +84,8 @@ impl Input {
 pub struct BaselineResult {
     /// Per-epoch digests.
     pub digests: DigestLog,
+    /// What was written to the output file, if one was asked for.
+    pub output: Option<OutputStats>,
     /// Events consumed.
     pub events: u64,
     /// Wall-clock time, including generating or reading the input.
@@ -111,12 +113,14 @@ pub trait Workload: Send + Sync {
         on_progress: &mut dyn FnMut(&Progress),
     ) -> Result<RunResult, EngineError>;
 
-    /// Runs the hand-written single-threaded baseline on the same input.
+    /// Runs the hand-written single-threaded baseline on the same input; with `output`,
+    /// writes its output file as the engine would (same rows, same order).
     fn baseline(
         &self,
         params: &Params,
         input: &Input,
         epochs: &EpochConfig,
+        output: Option<&OutputSpec>,
     ) -> Result<BaselineResult, EngineError>;
 
     /// Writes the generated dataset; returns the number of records written.
@@ -245,6 +249,7 @@ impl<D: Definition> Workload for Registered<D> {
         params: &Params,
         input: &Input,
         epochs: &EpochConfig,
+        output: Option<&OutputSpec>,
     ) -> Result<BaselineResult, EngineError> {
         if epochs.clock == Clock::Processing && !matches!(input, Input::Log { .. }) {
             return Err(EngineError::config(
@@ -257,9 +262,17 @@ impl<D: Definition> Workload for Registered<D> {
         let mut digests = DigestBuilder::default();
         let mut events = 0u64;
         let mut failure = None;
+        let closing = |record: &D::Output| job.closing_epoch(record, epochs);
+        let mut file = match output {
+            Some(spec) => Some(BaselineOutput::create(spec)?),
+            None => None,
+        };
         {
             let mut emit = |epoch: Epoch, record: &D::Output, diff: i64| {
-                digests.add(epoch, record_hash(record), diff)
+                digests.add(epoch, record_hash(record), diff);
+                if let Some(file) = &mut file {
+                    file.add(epoch, record, diff, &closing);
+                }
             };
             match input {
                 Input::Generated {
@@ -317,7 +330,9 @@ impl<D: Definition> Workload for Registered<D> {
         if let Some(error) = failure {
             return Err(error);
         }
+        let output = file.map(|file| file.finish(&closing)).transpose()?;
         Ok(BaselineResult {
+            output,
             digests: digests.finish(),
             events,
             elapsed: started.elapsed(),
@@ -340,6 +355,51 @@ impl<D: Definition> Workload for Registered<D> {
             dataset_format(format),
         )
         .map_err(|e| EngineError::io("writing the dataset", std::io::Error::other(e.to_string())))
+    }
+}
+
+/// A baseline's output file: its updates buffered per epoch and consolidated, as the
+/// engine's sink consolidates them, then written by the engine's writer.
+struct BaselineOutput<R> {
+    file: OutputFile,
+    epoch: Option<Epoch>,
+    rows: Vec<(R, i64)>,
+    error: Option<EngineError>,
+}
+
+impl<R: reprise_engine::Record> BaselineOutput<R> {
+    fn create(spec: &OutputSpec) -> Result<Self, EngineError> {
+        Ok(Self {
+            file: OutputFile::create(spec.clone())?,
+            epoch: None,
+            rows: Vec::new(),
+            error: None,
+        })
+    }
+
+    fn add(&mut self, epoch: Epoch, record: &R, diff: i64, closing: &dyn Fn(&R) -> Option<Epoch>) {
+        if self.epoch != Some(epoch) {
+            self.flush(closing);
+            self.epoch = Some(epoch);
+        }
+        self.rows.push((record.clone(), diff));
+    }
+
+    fn flush(&mut self, closing: &dyn Fn(&R) -> Option<Epoch>) {
+        let Some(epoch) = self.epoch else { return };
+        let mut rows = std::mem::take(&mut self.rows);
+        differential_dataflow::consolidation::consolidate(&mut rows);
+        if let Err(e) = self.file.write_epoch(epoch, rows, closing) {
+            self.error.get_or_insert(e);
+        }
+    }
+
+    fn finish(mut self, closing: &dyn Fn(&R) -> Option<Epoch>) -> Result<OutputStats, EngineError> {
+        self.flush(closing);
+        match self.error {
+            Some(e) => Err(e),
+            None => self.file.finish(),
+        }
     }
 }
 

@@ -4,6 +4,7 @@
 mod common;
 
 use common::small_params;
+use reprise_engine::output::{Emit, FileFormat, OutputSpec};
 use reprise_engine::{EpochConfig, Params, RunConfig};
 use reprise_workloads::workload::{Input, Workload};
 
@@ -16,7 +17,10 @@ fn check(workload: &dyn Workload, events: u64, seed: u64, epoch_ms: Option<u64>)
         epoch_ms: epoch_ms.unwrap_or(default_epoch_ms),
     };
     let input = Input::Generated { events, seed };
-    let expected = workload.baseline(&params, &input, &epochs).unwrap().digests;
+    let expected = workload
+        .baseline(&params, &input, &epochs, None)
+        .unwrap()
+        .digests;
     if events > 100 && epoch_ms.is_none() {
         assert!(
             expected.len() > 3,
@@ -56,4 +60,63 @@ fn every_workload_matches_its_baseline_in_a_single_epoch() {
     for workload in reprise_workloads::all() {
         check(workload, 500, 9, Some(u64::MAX / 4));
     }
+}
+
+/// Workloads whose output is windowed, so their output files have final rows.
+const WINDOWED: &[&str] = &[
+    "filter-count",
+    "traffic-share",
+    "user-visits",
+    "wordcount",
+    "nexmark-q5",
+    "nexmark-q7",
+    "nexmark-q8",
+    "nexmark-q11",
+    "nexmark-q12",
+];
+
+#[test]
+fn every_workload_writes_the_same_output_file_as_its_baseline() {
+    let dir = std::env::temp_dir().join(format!("reprise-final-rows-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for workload in reprise_workloads::all() {
+        let name = workload.info().name;
+        let (overrides, epoch_ms) = small_params(name);
+        let params = Params::parse(workload.info().params, &overrides).unwrap();
+        let input = Input::Generated {
+            events: 3000,
+            seed: 4,
+        };
+        let spec = |file: &str| OutputSpec {
+            path: dir.join(format!("{name}-{file}.jsonl")),
+            format: FileFormat::JsonLines,
+            emit: Emit::Both,
+        };
+        let mut config = RunConfig::new(2, epoch_ms);
+        config.output = Some(spec("engine"));
+        let engine = workload.run(&params, &input, &config, &mut |_| {}).unwrap();
+        let baseline = workload
+            .baseline(&params, &input, &config.epochs, Some(&spec("baseline")))
+            .unwrap();
+        let (engine_stats, baseline_stats) = (engine.output.unwrap(), baseline.output.unwrap());
+        assert!(engine_stats.update_rows > 0, "{name}: no output to compare");
+        assert_eq!(
+            engine_stats.final_rows > 0,
+            WINDOWED.contains(&name),
+            "{name}: final rows ({}) only for windowed output",
+            engine_stats.final_rows
+        );
+        let read = |file| std::fs::read_to_string(spec(file).path).unwrap();
+        let (engine_rows, baseline_rows) = (read("engine"), read("baseline"));
+        if engine_rows != baseline_rows {
+            let first = engine_rows
+                .lines()
+                .zip(baseline_rows.lines())
+                .position(|(a, b)| a != b);
+            panic!(
+                "{name}: output files differ (engine {engine_stats:?}, baseline {baseline_stats:?}), first at line {first:?}"
+            );
+        }
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
 }

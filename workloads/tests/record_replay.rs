@@ -150,7 +150,9 @@ fn processing_time_windows_follow_arrival_epochs_as_the_baseline_computes_them()
             path: log.clone(),
             until: None,
         };
-        let baseline = workload.baseline(&params, &replay_input, &epochs).unwrap();
+        let baseline = workload
+            .baseline(&params, &replay_input, &epochs, None)
+            .unwrap();
         if let Some(d) = baseline.digests.first_divergence(&recorded.digests) {
             panic!(
                 "{name}: a processing-time run differs from its baseline on the same epochs: {d}"

@@ -80,35 +80,36 @@ impl Job for Q11 {
         // The sessions before the current epoch of every bidder it changed.
         let mut before: FxHashMap<u64, Vec<(u64, u64, i64)>> = FxHashMap::default();
         let mut current: Option<Epoch> = None;
-        let mut advance = |epoch: Epoch,
-                           open: &mut FxHashMap<u64, Vec<(u64, u64, i64)>>,
-                           before: &mut FxHashMap<u64, Vec<(u64, u64, i64)>>,
-                           emit: &mut dyn FnMut(Epoch, &BidderSession, i64)| {
-            let Some(now) = current.filter(|now| epoch > *now) else {
-                current = current.or(Some(epoch));
-                return;
-            };
-            for (bidder, old) in before.drain() {
-                old.iter().for_each(|s| emit(now, &row(bidder, *s), -1));
-                open[&bidder]
-                    .iter()
-                    .for_each(|s| emit(now, &row(bidder, *s), 1));
-            }
-            let mut closed: Vec<(Epoch, BidderSession)> = Vec::new();
-            open.retain(|bidder, sessions| {
-                sessions.retain(|s| {
-                    let close = closes_at(s.1);
-                    if close <= epoch {
-                        closed.push((close, row(*bidder, *s)));
-                    }
-                    close > epoch
+        let mut advance =
+            |epoch: Epoch,
+             open: &mut FxHashMap<u64, Vec<(u64, u64, i64)>>,
+             before: &mut FxHashMap<u64, Vec<(u64, u64, i64)>>,
+             emit: &mut dyn FnMut(Epoch, &BidderSession, i64)| {
+                let Some(now) = current.filter(|now| epoch > *now) else {
+                    current = current.or(Some(epoch));
+                    return;
+                };
+                for (bidder, old) in before.drain() {
+                    old.iter().for_each(|s| emit(now, &row(bidder, *s), -1));
+                    open[&bidder]
+                        .iter()
+                        .for_each(|s| emit(now, &row(bidder, *s), 1));
+                }
+                let mut closed: Vec<(Epoch, BidderSession)> = Vec::new();
+                open.retain(|bidder, sessions| {
+                    sessions.retain(|s| {
+                        let close = closes_at(s.1);
+                        if close <= epoch {
+                            closed.push((close, row(*bidder, *s)));
+                        }
+                        close > epoch
+                    });
+                    !sessions.is_empty()
                 });
-                !sessions.is_empty()
-            });
-            closed.sort_by_key(|(close, _)| *close);
-            closed.iter().for_each(|(close, r)| emit(*close, r, -1));
-            current = Some(epoch);
-        };
+                closed.sort_by_key(|(close, _)| *close);
+                closed.iter().for_each(|(close, r)| emit(*close, r, -1));
+                current = Some(epoch);
+            };
         for (epoch, event) in events {
             advance(epoch, &mut open, &mut before, emit);
             let Event::Bid(bid) = event else { continue };
@@ -117,9 +118,7 @@ impl Job for Q11 {
                 continue; // late: its session would have closed already
             }
             let sessions = open.entry(bid.bidder).or_default();
-            before
-                .entry(bid.bidder)
-                .or_insert_with(|| sessions.clone());
+            before.entry(bid.bidder).or_insert_with(|| sessions.clone());
             // Absorb every session within a gap of the bid.
             let mut merged = (time, time, 1);
             sessions.retain(|&(first, last, count)| {

@@ -231,8 +231,8 @@ pub struct RunArgs {
     /// Epochs by event time (deterministic) or processing time (wall clock; reproducible only from a log).
     #[arg(long, value_enum, default_value_t = ClockArg::Event)]
     pub clock: ClockArg,
-    /// Run only the hand-written baseline (used by `reprise compare`).
-    #[arg(long, hide = true, conflicts_with_all = ["check", "record", "output"])]
+    /// Run the workload's hand-written single-threaded baseline instead of the dataflow (same report; with --output, the same output file).
+    #[arg(long, conflicts_with_all = ["check", "record"])]
     pub baseline_only: bool,
     /// Test hook: report a wrong digest (used to test `reprise compare`).
     #[arg(long, hide = true)]

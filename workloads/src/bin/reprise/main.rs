@@ -260,9 +260,17 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     }
 
     if args.baseline_only {
-        let baseline = workload.baseline(&params, &input, &config.epochs)?;
-        let report =
+        let baseline =
+            workload.baseline(&params, &input, &config.epochs, config.output.as_ref())?;
+        let mut report =
             RunReport::of_baseline(info.name, &params, input.describe(), epoch_ms, &baseline);
+        if let (Some(path), Some(stats)) = (&args.output, baseline.output) {
+            report.output = Some(OutputReport {
+                path: path.display().to_string(),
+                update_rows: stats.update_rows,
+                final_rows: stats.final_rows,
+            });
+        }
         return print_report(report, &args).map(|()| ExitCode::SUCCESS);
     }
 
@@ -303,7 +311,7 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     }
     let mut code = ExitCode::SUCCESS;
     if let Some(CheckArg::Baseline) = args.check {
-        let baseline = workload.baseline(&params, &input, &config.epochs)?;
+        let baseline = workload.baseline(&params, &input, &config.epochs, None)?;
         let divergence = baseline.digests.first_divergence(&result.digests);
         if divergence.is_some() {
             code = ExitCode::from(EXIT_MISMATCH);
