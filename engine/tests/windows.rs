@@ -160,8 +160,9 @@ fn reference(kind: Kind, events: &[Event]) -> (DigestLog, u64) {
                 Kind::Session(_) => unreachable!(),
             };
             let max = matches!(kind, Kind::MaxTumbling(_) | Kind::MaxHopping(_));
-            // Every accepted (window, event), with the epoch it entered.
-            let mut accepted: Vec<(Epoch, (u64, u64, u64, Epoch), u64)> = Vec::new();
+            // Every accepted (window, event): entry epoch, (key, start, end, close), time.
+            type Accepted = (Epoch, (u64, u64, u64, Epoch), u64);
+            let mut accepted: Vec<Accepted> = Vec::new();
             for &(epoch, (key, time)) in &stamped {
                 for (start, end, close) in windows(time) {
                     if close <= epoch {

@@ -58,6 +58,8 @@ pub trait WindowMax<'s, K, V> {
 }
 
 type Candidate<K, V> = (((u64, K), V), Epoch, i64);
+/// A candidate received by the owner: `((window, key), value, count)`.
+type Received<K, V> = ((u64, K), V, i64);
 
 impl<'s, K, V> WindowMax<'s, K, V> for VecCollection<'s, Epoch, (K, u64, V)>
 where
@@ -147,7 +149,7 @@ where
                 exchange,
                 "WindowMax",
                 move |_, _| {
-                    let mut pending: HeldPerEpoch<Vec<((u64, K), V, i64)>> = HeldPerEpoch::new();
+                    let mut pending: HeldPerEpoch<Vec<Received<K, V>>> = HeldPerEpoch::new();
                     let mut windows: BTreeMap<u64, FxHashMap<K, Highest<R, V>>> = BTreeMap::new();
                     let mut closes: BTreeMap<Epoch, Vec<u64>> = BTreeMap::new();
                     let mut close_cap: Option<Capability<Epoch>> = None;
