@@ -59,6 +59,9 @@ record nexmark-q12-2w-20ms "$reprise" run nexmark-q12 --events 3000 --seed 26 --
 record nexmark-q7-2w-20ms "$reprise" run nexmark-q7 --events 3000 --seed 27 --workers 2 --epoch-ms 20 -p rate=1000 -p window_ms=200
 record nexmark-q8-2w-20ms "$reprise" run nexmark-q8 --events 3000 --seed 28 --workers 2 --epoch-ms 20 -p rate=1000 -p window_ms=1000
 record nexmark-q11-3w-20ms "$reprise" run nexmark-q11 --events 3000 --seed 29 --workers 3 --epoch-ms 20 -p rate=1000 -p gap_ms=30
+record nexmark-q4-2w-20ms "$reprise" run nexmark-q4 --events 3000 --seed 30 --workers 2 --epoch-ms 20 -p rate=1000
+record nexmark-q6-3w-20ms "$reprise" run nexmark-q6 --events 3000 --seed 31 --workers 3 --epoch-ms 20 -p rate=1000
+record nexmark-q9-2w-20ms "$reprise" run nexmark-q9 --events 3000 --seed 32 --workers 2 --epoch-ms 20 -p rate=1000
 # A run that ends in a (test-only, injected) worker panic: its complete epochs replay.
 # shellcheck disable=SC2046
 record wordcount-2w-panic "$reprise" run wordcount --events 3000 --seed 15 --workers 2 --epoch-ms 20 --inject-panic-at-epoch 40 $(small wordcount)

@@ -6,9 +6,12 @@
 use std::collections::BTreeMap;
 use std::hash::Hash;
 
+use reprise_datasets::nexmark::{Auction, Bid, Event};
 use reprise_engine::window::TumblingWindow;
 use reprise_engine::{Epoch, EpochConfig};
 use rustc_hash::FxHashMap;
+
+use crate::nexmark::winning_bids::{Valid, auction_close, bid_expiry, during, precedence};
 
 /// Per tumbling window and key, a running sum, emitted as a collection of
 /// `(window_start, key, sum)` that changes at every epoch and is retracted at the window's
@@ -227,5 +230,171 @@ impl<S: Default, R, F: Fn(u64, &S) -> Vec<(R, i64)>> WindowedRows<S, R, F> {
     /// Ends the input: emits the last epoch's changes and retracts every open window.
     pub fn finish(&mut self, emit: &mut dyn FnMut(Epoch, &R, i64)) {
         self.advance(Epoch::MAX, emit);
+    }
+}
+
+/// What an [`AuctionBook`] reports.
+#[derive(Debug)]
+pub enum BookChange<'a> {
+    /// An auction's best bid changed at `epoch` (`old` is `None` for its first one).
+    Best {
+        /// The epoch.
+        epoch: Epoch,
+        /// The auction.
+        auction: &'a Auction,
+        /// Its best bid before.
+        old: Option<&'a Bid>,
+        /// Its best bid now.
+        new: &'a Bid,
+    },
+    /// An auction closed at `epoch` with this best bid.
+    Closed {
+        /// The closing epoch.
+        epoch: Epoch,
+        /// The auction.
+        auction: &'a Auction,
+        /// Its winning bid.
+        best: &'a Bid,
+    },
+}
+
+/// Nexmark auctions and their best bids, in plain Rust, by the rules of
+/// [`crate::nexmark::winning_bids`]: each epoch's closes and expiries first, then its
+/// auctions in order, then its bids.
+#[derive(Debug)]
+pub struct AuctionBook {
+    epochs: EpochConfig,
+    valid: Valid,
+    /// Open auctions by id: the auction, its closing epoch, its best bid.
+    open: FxHashMap<u64, (Auction, Epoch, Option<Bid>)>,
+    /// Bids whose auction has not arrived, with the epoch they expire at.
+    waiting: Vec<(Epoch, Bid)>,
+    /// The current epoch's events.
+    current: Option<(Epoch, Vec<Auction>, Vec<Bid>)>,
+    /// Events dropped for arriving too late to meet.
+    pub late: u64,
+}
+
+impl AuctionBook {
+    /// An empty book; `valid` filters bids beyond the id and time range.
+    pub fn new(epochs: EpochConfig, valid: Valid) -> Self {
+        Self {
+            epochs,
+            valid,
+            open: FxHashMap::default(),
+            waiting: Vec::new(),
+            current: None,
+            late: 0,
+        }
+    }
+
+    /// Adds an event of `epoch` (epochs never decrease).
+    pub fn push(&mut self, epoch: Epoch, event: Event, report: &mut dyn FnMut(BookChange)) {
+        if self.current.as_ref().is_some_and(|(e, _, _)| *e != epoch) {
+            self.process(report);
+        }
+        let (_, auctions, bids) = self
+            .current
+            .get_or_insert_with(|| (epoch, Vec::new(), Vec::new()));
+        match event {
+            Event::Auction(auction) => auctions.push(auction),
+            Event::Bid(bid) => bids.push(bid),
+            Event::Person(_) => {}
+        }
+    }
+
+    /// Ends the input: processes the last epoch and closes every open auction.
+    pub fn finish(&mut self, report: &mut dyn FnMut(BookChange)) {
+        self.process(report);
+        self.close_until(Epoch::MAX, report);
+    }
+
+    fn close_until(&mut self, epoch: Epoch, report: &mut dyn FnMut(BookChange)) {
+        let mut due: Vec<(Epoch, u64)> = self
+            .open
+            .iter()
+            .filter(|(_, (_, close, _))| *close <= epoch)
+            .map(|(id, (_, close, _))| (*close, *id))
+            .collect();
+        due.sort_unstable();
+        for (close, id) in due {
+            let (auction, _, best) = self.open.remove(&id).expect("listed above");
+            if let Some(best) = &best {
+                report(BookChange::Closed {
+                    epoch: close,
+                    auction: &auction,
+                    best,
+                });
+            }
+        }
+        self.waiting.retain(|(expiry, _)| *expiry > epoch);
+    }
+
+    fn process(&mut self, report: &mut dyn FnMut(BookChange)) {
+        let Some((epoch, mut auctions, bids)) = self.current.take() else {
+            return;
+        };
+        self.close_until(epoch, report);
+        let valid = self.valid;
+        let counts = |auction: &Auction, bid: &Bid| {
+            bid.auction == auction.id && during(auction, bid) && valid(auction, bid)
+        };
+        let beats = |bid: &Bid, best: &Option<Bid>| {
+            best.as_ref()
+                .is_none_or(|b| precedence(bid) < precedence(b))
+        };
+        let mut before: BTreeMap<u64, Option<Bid>> = BTreeMap::new();
+        auctions.sort_unstable();
+        for auction in auctions {
+            let close = auction_close(&auction, &self.epochs);
+            if close <= epoch {
+                self.late += 1;
+                continue;
+            }
+            if self.open.contains_key(&auction.id) {
+                continue;
+            }
+            let mut best: Option<Bid> = None;
+            let (mine, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut self.waiting)
+                .into_iter()
+                .partition(|(_, bid)| bid.auction == auction.id);
+            self.waiting = rest;
+            for (_, bid) in mine {
+                if counts(&auction, &bid) && beats(&bid, &best) {
+                    best = Some(bid);
+                }
+            }
+            if best.is_some() {
+                before.insert(auction.id, None);
+            }
+            self.open.insert(auction.id, (auction, close, best));
+        }
+        for bid in bids {
+            match self.open.get_mut(&bid.auction) {
+                Some((auction, _, best)) => {
+                    if counts(auction, &bid) && beats(&bid, best) {
+                        before.entry(auction.id).or_insert_with(|| best.clone());
+                        *best = Some(bid);
+                    }
+                }
+                None => {
+                    let expiry = bid_expiry(&bid, &self.epochs);
+                    if expiry <= epoch {
+                        self.late += 1;
+                    } else {
+                        self.waiting.push((expiry, bid));
+                    }
+                }
+            }
+        }
+        for (id, old) in &before {
+            let (auction, _, best) = &self.open[id];
+            report(BookChange::Best {
+                epoch,
+                auction,
+                old: old.as_ref(),
+                new: best.as_ref().expect("a changed auction has a best bid"),
+            });
+        }
     }
 }

@@ -26,9 +26,12 @@ pub fn all() -> Vec<&'static dyn Workload> {
     static Q1: Registered<nexmark::q1::Q1> = Registered::new();
     static Q2: Registered<nexmark::q2::Q2> = Registered::new();
     static Q3: Registered<nexmark::q3::Q3> = Registered::new();
+    static Q4: Registered<nexmark::q4::Q4> = Registered::new();
     static Q5: Registered<nexmark::q5::Q5> = Registered::new();
+    static Q6: Registered<nexmark::q6::Q6> = Registered::new();
     static Q7: Registered<nexmark::q7::Q7> = Registered::new();
     static Q8: Registered<nexmark::q8::Q8> = Registered::new();
+    static Q9: Registered<nexmark::q9::Q9> = Registered::new();
     static Q11: Registered<nexmark::q11::Q11> = Registered::new();
     static Q12: Registered<nexmark::q12::Q12> = Registered::new();
     vec![
@@ -40,9 +43,12 @@ pub fn all() -> Vec<&'static dyn Workload> {
         &Q1,
         &Q2,
         &Q3,
+        &Q4,
         &Q5,
+        &Q6,
         &Q7,
         &Q8,
+        &Q9,
         &Q11,
         &Q12,
     ]

@@ -1,8 +1,6 @@
 //! Nexmark queries (Flink SQL definitions from the nexmark/nexmark repository unless a
 //! query's doc says otherwise), over the generator in `reprise_datasets::nexmark`.
 //!
-//! Done: q0-q3, q5, q7, q12. To do (issue 4): q4, q6, q8, q9, q11 and the session windows and
-//! max-with-ties aggregate they need.
 
 pub mod q0;
 pub mod q1;
@@ -10,12 +8,17 @@ pub mod q11;
 pub mod q12;
 pub mod q2;
 pub mod q3;
+pub mod q4;
 pub mod q5;
+pub mod q6;
 pub mod q7;
 pub mod q8;
+pub mod q9;
+pub mod winning_bids;
 
-use reprise_datasets::nexmark::{Bid, Event, Nexmark};
-use reprise_engine::{EngineError, ParamSpec, Params};
+use differential_dataflow::VecCollection;
+use reprise_datasets::nexmark::{Auction, Bid, Event, Nexmark};
+use reprise_engine::{EngineError, Epoch, ParamSpec, Params};
 
 /// The generator's parameter, shared by every query.
 pub const RATE: ParamSpec = ParamSpec {
@@ -49,4 +52,18 @@ pub fn bid(event: Event) -> Option<Bid> {
         Event::Bid(bid) => Some(bid),
         _ => None,
     }
+}
+
+/// The auctions and the bids of a stream of events.
+pub fn auctions_and_bids<'s>(
+    events: VecCollection<'s, Epoch, Event>,
+) -> (
+    VecCollection<'s, Epoch, Auction>,
+    VecCollection<'s, Epoch, Bid>,
+) {
+    let auctions = events.clone().flat_map(|event| match event {
+        Event::Auction(auction) => Some(auction),
+        _ => None,
+    });
+    (auctions, events.flat_map(bid))
 }

@@ -9,7 +9,9 @@ pub fn small_params(workload: &str) -> (Vec<String>, u64) {
         "user-visits" => &["rate=2", "window_ms=60000", "users=300"],
         "wordcount" => &["rate=2000", "window_ms=100", "vocabulary=300"],
         // Nexmark at 1000 events/s: persons, auctions and bids over a few seconds.
-        "nexmark-q0" | "nexmark-q1" | "nexmark-q3" => &["rate=1000"],
+        "nexmark-q0" | "nexmark-q1" | "nexmark-q3" | "nexmark-q4" | "nexmark-q6" | "nexmark-q9" => {
+            &["rate=1000"]
+        }
         "nexmark-q2" => &["rate=1000", "modulus=7"],
         "nexmark-q5" => &["rate=1000", "window_ms=500", "slide_ms=100"],
         "nexmark-q12" => &["rate=1000", "window_ms=200"],
