@@ -80,7 +80,7 @@ pub struct RunResult {
     pub elapsed: Duration,
     /// Epoch latency (input closed to output complete), measured on worker 0.
     pub latency: LatencySummary,
-    /// Events dropped for arriving after their window closed.
+    /// Events dropped for arriving after their window (or, in a join with a time range, their match) closed.
     pub late_events: u64,
     /// What the output writer wrote.
     pub output: Option<OutputStats>,

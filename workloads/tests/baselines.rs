@@ -120,3 +120,59 @@ fn every_workload_writes_the_same_output_file_as_its_baseline() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn every_nexmark_query_matches_its_baseline_on_out_of_order_input() {
+    // Every 10th event arrives 60 events (60 ms at this rate) late: past window closes,
+    // auction expiries and session gaps, so the late-event rules of every query are used.
+    let dir = std::env::temp_dir().join(format!("reprise-out-of-order-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut late = 0;
+    for workload in reprise_workloads::all() {
+        let name = workload.info().name;
+        if !name.starts_with("nexmark") {
+            continue;
+        }
+        let (overrides, epoch_ms) = small_params(name);
+        let params = Params::parse(workload.info().params, &overrides).unwrap();
+        let mut data = Vec::new();
+        workload
+            .generate(&params, 3000, 6, &mut data, FileFormat::JsonLines)
+            .unwrap();
+        let lines: Vec<&[u8]> = data.split_inclusive(|b| *b == b'\n').collect();
+        let mut order: Vec<usize> = (0..lines.len()).collect();
+        order.sort_by_key(|&i| 2 * i + if i % 10 == 0 { 121 } else { 0 });
+        let path = dir.join(format!("{name}.jsonl"));
+        std::fs::write(
+            &path,
+            order
+                .iter()
+                .flat_map(|&i| lines[i])
+                .copied()
+                .collect::<Vec<u8>>(),
+        )
+        .unwrap();
+        let input = Input::File {
+            path: Some(path),
+            format: FileFormat::JsonLines,
+        };
+        let epochs = EpochConfig {
+            clock: reprise_engine::Clock::Event,
+            epoch_ms,
+        };
+        let expected = workload
+            .baseline(&params, &input, &epochs, None)
+            .unwrap()
+            .digests;
+        for workers in [1, 3] {
+            let config = RunConfig::new(workers, epoch_ms);
+            let result = workload.run(&params, &input, &config, &mut |_| {}).unwrap();
+            if let Some(divergence) = expected.first_divergence(&result.digests) {
+                panic!("{name}, out of order, {workers} workers: {divergence}");
+            }
+            late += result.late_events;
+        }
+    }
+    assert!(late > 0, "the shuffled input should have late events");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
