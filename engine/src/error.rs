@@ -9,12 +9,12 @@ pub enum EngineError {
     #[error("{0}")]
     Config(String),
     /// A malformed input record.
-    #[error("{source_name}, line {line}: {message}")]
+    #[error("{source_name}, {at}: {message}")]
     Input {
-        /// The file name, or `<stdin>`.
+        /// The file name, `<stdin>`, or a topic's URL.
         source_name: String,
-        /// 1-based line number (counting a header line).
-        line: u64,
+        /// Where: `line 12` (1-based, counting a header line), or `partition 2, offset 1234`.
+        at: String,
         /// What is wrong with it.
         message: String,
     },

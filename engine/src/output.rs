@@ -64,13 +64,74 @@ pub enum Emit {
 /// Where and how to write the output.
 #[derive(Clone, Debug)]
 pub struct OutputSpec {
-    /// The file.
-    pub path: PathBuf,
-    /// Its format.
-    pub format: FileFormat,
+    /// Where the rows go.
+    pub target: OutputTarget,
     /// Which rows.
     pub emit: Emit,
 }
+
+impl OutputSpec {
+    /// A file of `format`.
+    pub fn file(path: impl Into<PathBuf>, format: FileFormat, emit: Emit) -> Self {
+        Self {
+            target: OutputTarget::File {
+                path: path.into(),
+                format,
+            },
+            emit,
+        }
+    }
+}
+
+/// Where output rows go.
+#[derive(Clone)]
+pub enum OutputTarget {
+    /// A CSV or JSON-lines file.
+    File {
+        /// The file.
+        path: PathBuf,
+        /// Its format.
+        format: FileFormat,
+    },
+    /// A message system (a Kafka topic): one JSON message per row, the same object as a
+    /// JSON-lines row, keyed by the record's hash so that every update of a record goes to
+    /// the same partition, in order.
+    Messages {
+        /// Its name, for reports and errors (`kafka://host:port/topic`).
+        name: String,
+        /// Connects; called once, by the output writer.
+        open: MessageSinkFactory,
+    },
+}
+
+impl std::fmt::Debug for OutputTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.name())
+    }
+}
+
+impl OutputTarget {
+    /// The file name or the message system's URL.
+    pub fn name(&self) -> String {
+        match self {
+            OutputTarget::File { path, .. } => path.display().to_string(),
+            OutputTarget::Messages { name, .. } => name.clone(),
+        }
+    }
+}
+
+/// Receives output rows as messages, in epoch order, each epoch complete.
+pub trait MessageSink: Send {
+    /// Queues one message.
+    fn send(&mut self, key: &[u8], payload: &[u8]) -> Result<(), EngineError>;
+    /// Every message of `epoch` has been sent: deliver them before the next epoch's.
+    fn epoch_done(&mut self, epoch: Epoch) -> Result<(), EngineError>;
+    /// Delivers everything still queued.
+    fn finish(self: Box<Self>) -> Result<(), EngineError>;
+}
+
+/// Opens a [`MessageSink`].
+pub type MessageSinkFactory = Arc<dyn Fn() -> Result<Box<dyn MessageSink>, EngineError> + Send + Sync>;
 
 /// What the writer wrote.
 #[derive(Clone, Copy, Debug, Default, Serialize)]
@@ -127,6 +188,8 @@ pub(crate) fn write_output<R: Record>(
 enum Out {
     Csv(Box<csv::Writer<File>>),
     Json(BufWriter<File>),
+    /// The sink and a reusable message buffer.
+    Messages(Box<dyn MessageSink>, Vec<u8>),
 }
 
 /// An output file being written epoch by epoch (by the engine's writer thread, or by a
@@ -140,23 +203,28 @@ pub struct OutputFile {
 
 impl std::fmt::Debug for OutputFile {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "OutputFile({})", self.spec.path.display())
+        write!(f, "OutputFile({})", self.spec.target.name())
     }
 }
 
 impl OutputFile {
     /// Creates (or truncates) the file.
     pub fn create(spec: OutputSpec) -> Result<Self, EngineError> {
-        let file = File::create(&spec.path).map_err(|e| {
-            EngineError::io(format!("creating output file {}", spec.path.display()), e)
-        })?;
-        let out = match spec.format {
-            FileFormat::Csv => Out::Csv(Box::new(
-                csv::WriterBuilder::new()
-                    .has_headers(false)
-                    .from_writer(file),
-            )),
-            FileFormat::JsonLines => Out::Json(BufWriter::new(file)),
+        let out = match &spec.target {
+            OutputTarget::File { path, format } => {
+                let file = File::create(path).map_err(|e| {
+                    EngineError::io(format!("creating output file {}", path.display()), e)
+                })?;
+                match format {
+                    FileFormat::Csv => Out::Csv(Box::new(
+                        csv::WriterBuilder::new()
+                            .has_headers(false)
+                            .from_writer(file),
+                    )),
+                    FileFormat::JsonLines => Out::Json(BufWriter::new(file)),
+                }
+            }
+            OutputTarget::Messages { open, .. } => Out::Messages(open()?, Vec::new()),
         };
         Ok(OutputFile {
             spec,
@@ -196,6 +264,9 @@ impl OutputFile {
                 self.stats.final_rows += 1;
             }
         }
+        if let Out::Messages(sink, _) = &mut self.out {
+            sink.epoch_done(epoch)?;
+        }
         Ok(())
     }
 
@@ -204,6 +275,14 @@ impl OutputFile {
             Out::Json(out) => serde_json::to_writer(&mut *out, row)
                 .map_err(std::io::Error::other)
                 .and_then(|()| out.write_all(b"\n")),
+            Out::Messages(sink, buffer) => {
+                buffer.clear();
+                if let Err(e) = serde_json::to_writer(&mut *buffer, row) {
+                    return Err(self.io_error(std::io::Error::other(e)));
+                }
+                let key = format!("{:016x}", crate::digest::record_hash(row.record));
+                return sink.send(key.as_bytes(), buffer);
+            }
             Out::Csv(out) => {
                 if !self.header_written {
                     self.header_written = true;
@@ -225,18 +304,20 @@ impl OutputFile {
 
     fn io_error(&self, e: std::io::Error) -> EngineError {
         EngineError::io(
-            format!("writing output file {}", self.spec.path.display()),
+            format!("writing output to {}", self.spec.target.name()),
             e,
         )
     }
 
     /// Flushes the file; returns what was written.
-    pub fn finish(mut self) -> Result<OutputStats, EngineError> {
-        let flushed = match &mut self.out {
-            Out::Csv(out) => out.flush(),
-            Out::Json(out) => out.flush(),
+    pub fn finish(self) -> Result<OutputStats, EngineError> {
+        let context = format!("writing output to {}", self.spec.target.name());
+        let flushed = match self.out {
+            Out::Csv(mut out) => out.flush(),
+            Out::Json(mut out) => out.flush(),
+            Out::Messages(sink, _) => return sink.finish().map(|()| self.stats),
         };
-        flushed.map_err(|e| self.io_error(e))?;
+        flushed.map_err(|e| EngineError::io(context, e))?;
         Ok(self.stats)
     }
 }

@@ -16,10 +16,21 @@ use crate::{Clock, EngineError, Epoch, EpochConfig, EventClock};
 /// A record that could not be read.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SourceError {
-    /// 1-based line number (counting a header line).
-    pub line: u64,
+    /// Where in the source: `line 12` (1-based, counting a header line), or a topic's
+    /// `partition 2, offset 1234`.
+    pub at: String,
     /// What is wrong.
     pub message: String,
+}
+
+impl SourceError {
+    /// A malformed record at 1-based line `line` of a file.
+    pub fn line(line: u64, message: impl Into<String>) -> Self {
+        Self {
+            at: format!("line {line}"),
+            message: message.into(),
+        }
+    }
 }
 
 /// Records read in order, each either an event or the reason it could not be read.
@@ -194,7 +205,7 @@ pub(crate) fn deal<E: Send + 'static>(
     let mut dealt = 0u64;
     let input_error = |name: &str, e: SourceError| EngineError::Input {
         source_name: name.to_string(),
-        line: e.line,
+        at: e.at,
         message: e.message,
     };
     let outcome = match source {

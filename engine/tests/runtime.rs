@@ -125,10 +125,7 @@ fn a_bad_record_is_an_error_naming_the_line_after_completing_earlier_epochs() {
     let records: Vec<Result<(u64, u64), SourceError>> = (0..1000u64)
         .map(|i| {
             if i == 700 {
-                Err(SourceError {
-                    line: 702,
-                    message: "bad number".into(),
-                })
+                Err(SourceError::line(702, "bad number"))
             } else {
                 Ok((i % 5, i))
             }

@@ -197,9 +197,9 @@ fn open_records<E: Job>(
     };
     let records = read_records::<E::Event>(reader, dataset_format(format)).map(|r| {
         r.map_err(|e| match e {
-            FormatError::Malformed { line, message } => SourceError { line, message },
+            FormatError::Malformed { line, message } => SourceError::line(line, message),
             FormatError::Io(e) => SourceError {
-                line: 0,
+                at: "reading".into(),
                 message: format!("read failed: {e}"),
             },
         })
@@ -317,7 +317,7 @@ impl<D: Definition> Workload for Registered<D> {
                         Err(e) => {
                             failure = Some(EngineError::Input {
                                 source_name: name.clone(),
-                                line: e.line,
+                                at: e.at,
                                 message: e.message,
                             });
                             None
