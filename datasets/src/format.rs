@@ -140,3 +140,57 @@ pub fn write_records<E: Serialize>(
     }
     Ok(count)
 }
+
+/// One record as a message: a JSON object, or a CSV line without header (no newline).
+///
+/// # Examples
+/// ```
+/// use reprise_datasets::{FilterEvent, format::{Format, decode_record, encode_record}};
+/// let event = FilterEvent { id: 1, value: 200, ts: 5 };
+/// let csv = encode_record(&event, Format::Csv).unwrap();
+/// assert_eq!(csv, b"1,200,5");
+/// assert_eq!(decode_record::<FilterEvent>(&csv, Format::Csv).unwrap(), event);
+/// assert!(decode_record::<FilterEvent>(b"1,x,5", Format::Csv).unwrap_err().contains("column 2"));
+/// ```
+pub fn encode_record<E: Serialize>(record: &E, format: Format) -> Result<Vec<u8>, FormatError> {
+    match format {
+        Format::JsonLines => {
+            serde_json::to_vec(record).map_err(|e| std::io::Error::other(e).into())
+        }
+        Format::Csv => {
+            let mut out = csv::WriterBuilder::new()
+                .has_headers(false)
+                .from_writer(Vec::new());
+            out.serialize(record)
+                .map_err(|e| std::io::Error::other(e.to_string()))?;
+            let mut bytes = out
+                .into_inner()
+                .map_err(|e| std::io::Error::other(e.to_string()))?;
+            while bytes.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
+                bytes.pop();
+            }
+            Ok(bytes)
+        }
+    }
+}
+
+/// Parses one record from a message made by [`encode_record`]; the error says what is wrong.
+pub fn decode_record<E: DeserializeOwned>(bytes: &[u8], format: Format) -> Result<E, String> {
+    match format {
+        Format::JsonLines => serde_json::from_slice(bytes).map_err(|e| e.to_string()),
+        Format::Csv => csv::ReaderBuilder::new()
+            .has_headers(false)
+            .trim(csv::Trim::All)
+            .from_reader(bytes)
+            .deserialize()
+            .next()
+            .unwrap_or_else(|| Err(csv::Error::from(std::io::Error::other("an empty message"))))
+            .map_err(|e| match e.kind() {
+                csv::ErrorKind::Deserialize { err, .. } => match err.field() {
+                    Some(i) => format!("column {}: {}", i + 1, err.kind()),
+                    None => err.kind().to_string(),
+                },
+                _ => e.to_string(),
+            }),
+    }
+}

@@ -131,7 +131,8 @@ pub trait MessageSink: Send {
 }
 
 /// Opens a [`MessageSink`].
-pub type MessageSinkFactory = Arc<dyn Fn() -> Result<Box<dyn MessageSink>, EngineError> + Send + Sync>;
+pub type MessageSinkFactory =
+    Arc<dyn Fn() -> Result<Box<dyn MessageSink>, EngineError> + Send + Sync>;
 
 /// What the writer wrote.
 #[derive(Clone, Copy, Debug, Default, Serialize)]
@@ -303,10 +304,7 @@ impl OutputFile {
     }
 
     fn io_error(&self, e: std::io::Error) -> EngineError {
-        EngineError::io(
-            format!("writing output to {}", self.spec.target.name()),
-            e,
-        )
+        EngineError::io(format!("writing output to {}", self.spec.target.name()), e)
     }
 
     /// Flushes the file; returns what was written.

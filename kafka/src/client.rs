@@ -53,7 +53,10 @@ impl ClientContext for Watched {
     fn log(&self, _: RDKafkaLogLevel, _: &str, _: &str) {}
 
     fn error(&self, error: KafkaError, reason: &str) {
-        self.0.report(format!("{error} ({reason})"));
+        // Reaching the end of a partition is news, not trouble.
+        if error.rdkafka_error_code() != Some(rdkafka::types::RDKafkaErrorCode::PartitionEOF) {
+            self.0.report(format!("{error} ({reason})"));
+        }
     }
 }
 
@@ -64,7 +67,8 @@ impl ProducerContext for Watched {
 
     fn delivery(&self, result: &DeliveryResult<'_>, _: ()) {
         if let Err((error, _)) = result {
-            self.0.report(format!("a message was not delivered: {error}"));
+            self.0
+                .report(format!("a message was not delivered: {error}"));
         }
     }
 }

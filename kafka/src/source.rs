@@ -202,11 +202,10 @@ impl<E> Iterator for TopicRecords<E> {
                         Ok(record) => record,
                         Err(why) => {
                             let start = &payload[..payload.len().min(64)];
-                            let message = format!(
-                                "{why}; the message begins `{}`",
-                                start.escape_ascii()
-                            );
-                            return self.fail(format!("partition {partition}, offset {offset}"), message);
+                            let message =
+                                format!("{why}; the message begins `{}`", start.escape_ascii());
+                            return self
+                                .fail(format!("partition {partition}, offset {offset}"), message);
                         }
                     };
                     self.last_record = Instant::now();
@@ -231,7 +230,10 @@ impl<E> Iterator for TopicRecords<E> {
                     }
                 }
                 Some(Err(e)) => {
-                    return self.fail("reading".into(), format!("the broker at {} failed: {e}", self.url.brokers));
+                    return self.fail(
+                        "reading".into(),
+                        format!("the broker at {} failed: {e}", self.url.brokers),
+                    );
                 }
                 None => {
                     if let Some(trouble) = self.watched.0.lasting(self.url.timeout) {

@@ -115,13 +115,12 @@ impl KafkaUrl {
                         .ok_or_else(|| bad("partitions must be a number, at least 1"))?
                 }
                 "timeout_ms" => {
-                    url.timeout = Duration::from_millis(
-                        value
-                            .parse()
-                            .ok()
-                            .filter(|t| *t >= 1)
-                            .ok_or_else(|| bad("timeout_ms must be a number of milliseconds"))?,
-                    )
+                    url.timeout =
+                        Duration::from_millis(
+                            value.parse().ok().filter(|t| *t >= 1).ok_or_else(|| {
+                                bad("timeout_ms must be a number of milliseconds")
+                            })?,
+                        )
                 }
                 _ => return Err(bad(&format!("unknown option `{name}`"))),
             }

@@ -7,13 +7,16 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use reprise_datasets::Generator;
-use reprise_datasets::format::{Format, FormatError, read_records, write_records};
+use reprise_datasets::format::{
+    Format, FormatError, decode_record, encode_record, read_records, write_records,
+};
 use reprise_engine::digest::{DigestBuilder, DigestLog, record_hash};
 use reprise_engine::output::{FileFormat, OutputFile, OutputSpec, OutputStats};
 use reprise_engine::{
     Clock, EngineError, Epoch, EpochConfig, EventClock, Job, ParamSpec, Params, Progress, Records,
     RunConfig, RunResult, Source, SourceError, run,
 };
+use reprise_kafka::{Bounds, KafkaUrl, Order};
 use serde::Serialize;
 
 /// What `reprise list` shows about a workload.
@@ -54,6 +57,15 @@ pub enum Input {
         /// Its format.
         format: FileFormat,
     },
+    /// A Kafka topic, one record per message in `format`.
+    Kafka {
+        /// The topic.
+        url: KafkaUrl,
+        /// The messages' format.
+        format: FileFormat,
+        /// When the read ends.
+        bounds: Bounds,
+    },
     /// The complete epochs of an input log, up to `until` (inclusive).
     Log {
         /// The log.
@@ -75,6 +87,7 @@ impl Input {
             } => path.display().to_string(),
             Input::File { path: None, .. } => "<stdin>".to_string(),
             Input::Log { path, .. } => format!("replay of {}", path.display()),
+            Input::Kafka { url, .. } => url.to_string(),
         }
     }
 }
@@ -132,6 +145,17 @@ pub trait Workload: Send + Sync {
         out: &mut dyn Write,
         format: FileFormat,
     ) -> Result<u64, EngineError>;
+
+    /// Generates the dataset as messages: `send(index, payload)` once per record, in
+    /// `format` (a JSON object, or a CSV line without header).
+    fn generate_messages(
+        &self,
+        params: &Params,
+        events: u64,
+        seed: u64,
+        format: FileFormat,
+        send: &mut dyn FnMut(u64, &[u8]) -> Result<(), EngineError>,
+    ) -> Result<(), EngineError>;
 }
 
 /// A [`Job`] with what the registry needs to construct and feed it.
@@ -233,6 +257,25 @@ impl<D: Definition> Workload for Registered<D> {
                 let (name, records) = open_records::<D>(path, *format)?;
                 Source::Read { name, records }
             }
+            Input::Kafka {
+                url,
+                format,
+                bounds,
+            } => {
+                check_format(&D::INFO, *format)?;
+                let format = dataset_format(*format);
+                // The event clock needs the partitions merged in time order.
+                let order = match config.epochs.clock {
+                    Clock::Event => Order::EventTime,
+                    Clock::Processing => Order::Arrival,
+                };
+                let parse = Box::new(move |bytes: &[u8]| decode_record(bytes, format));
+                let records = reprise_kafka::records(url, order, *bounds, parse, D::event_time_ms)?;
+                Source::Read {
+                    name: url.to_string(),
+                    records,
+                }
+            }
             Input::Log { path, until } => {
                 let epochs = reprise_engine::log::epoch_blocks(path, *until)?;
                 Source::Replay {
@@ -302,9 +345,9 @@ impl<D: Definition> Workload for Registered<D> {
                         .inspect(|_| events += 1);
                     job.baseline(epochs, &mut stream, &mut emit);
                 }
-                Input::File { path: None, .. } => {
+                Input::File { path: None, .. } | Input::Kafka { .. } => {
                     return Err(EngineError::config(
-                        "--check baseline reads the input a second time, so it needs a file or generated input, not standard input",
+                        "--check baseline reads the input a second time, so it needs a file or generated input, not standard input or a Kafka topic",
                     ));
                 }
                 Input::File { path, format } => {
@@ -355,6 +398,26 @@ impl<D: Definition> Workload for Registered<D> {
             dataset_format(format),
         )
         .map_err(|e| EngineError::io("writing the dataset", std::io::Error::other(e.to_string())))
+    }
+
+    fn generate_messages(
+        &self,
+        params: &Params,
+        events: u64,
+        seed: u64,
+        format: FileFormat,
+        send: &mut dyn FnMut(u64, &[u8]) -> Result<(), EngineError>,
+    ) -> Result<(), EngineError> {
+        check_format(&D::INFO, format)?;
+        let data = D::dataset(params, seed)?;
+        for index in 0..events {
+            let payload =
+                encode_record(&data.generate(index), dataset_format(format)).map_err(|e| {
+                    EngineError::io("encoding a record", std::io::Error::other(e.to_string()))
+                })?;
+            send(index, &payload)?;
+        }
+        Ok(())
     }
 }
 

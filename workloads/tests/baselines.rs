@@ -87,11 +87,8 @@ fn every_workload_writes_the_same_output_file_as_its_baseline() {
             events: 3000,
             seed: 4,
         };
-        let spec = |file: &str| OutputSpec {
-            path: dir.join(format!("{name}-{file}.jsonl")),
-            format: FileFormat::JsonLines,
-            emit: Emit::Both,
-        };
+        let path = |file: &str| dir.join(format!("{name}-{file}.jsonl"));
+        let spec = |file: &str| OutputSpec::file(path(file), FileFormat::JsonLines, Emit::Both);
         let mut config = RunConfig::new(2, epoch_ms);
         config.output = Some(spec("engine"));
         let engine = workload.run(&params, &input, &config, &mut |_| {}).unwrap();
@@ -106,7 +103,7 @@ fn every_workload_writes_the_same_output_file_as_its_baseline() {
             "{name}: final rows ({}) only for windowed output",
             engine_stats.final_rows
         );
-        let read = |file| std::fs::read_to_string(spec(file).path).unwrap();
+        let read = |file| std::fs::read_to_string(path(file)).unwrap();
         let (engine_rows, baseline_rows) = (read("engine"), read("baseline"));
         if engine_rows != baseline_rows {
             let first = engine_rows

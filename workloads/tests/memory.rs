@@ -10,7 +10,15 @@ use std::process::Command;
 /// The peak resident memory (MiB) and events/s of one run of the `reprise` binary.
 fn peak_memory_mib(workload: &str, events: u64) -> (u64, f64) {
     let out = Command::new(env!("CARGO_BIN_EXE_reprise"))
-        .args(["run", workload, "--workers", "2", "--format", "json", "--quiet"])
+        .args([
+            "run",
+            workload,
+            "--workers",
+            "2",
+            "--format",
+            "json",
+            "--quiet",
+        ])
         .args(["--events", &events.to_string()])
         // One million events per second of event time: 100 s of windows, sessions and
         // auctions open and close during the run.

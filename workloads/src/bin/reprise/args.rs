@@ -192,9 +192,9 @@ pub struct InspectArgs {
 pub struct RunArgs {
     /// The workload (see `reprise list`).
     pub workload: String,
-    /// Number of generated events (ignored with --input).
-    #[arg(long, default_value_t = 1_000_000)]
-    pub events: u64,
+    /// Number of generated events [default: 1000000]; with a Kafka input, stop after N records.
+    #[arg(long)]
+    pub events: Option<u64>,
     /// Seed of the generated dataset.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
@@ -204,14 +204,17 @@ pub struct RunArgs {
     /// Epoch length in milliseconds of event time [default: the workload's].
     #[arg(long)]
     pub epoch_ms: Option<u64>,
-    /// Read events from a dataset file (.csv, .json, .jsonl) or `-` for standard input.
-    #[arg(long, value_name = "FILE|-")]
+    /// Read events from a dataset file (.csv, .json, .jsonl), `-` for standard input, or a Kafka topic: kafka://HOST:PORT/TOPIC[?group=G&start=earliest|latest|P:O,...&timeout_ms=MS].
+    #[arg(long, value_name = "FILE|-|kafka://...")]
     pub input: Option<PathBuf>,
-    /// Format of standard input (files are recognised by extension).
-    #[arg(long, value_enum, default_value_t = DataFormat::Csv)]
-    pub input_format: DataFormat,
-    /// Write the output updates (and final rows of windows) to FILE (.csv or .json/.jsonl).
-    #[arg(long, value_name = "FILE")]
+    /// Format of standard input and of Kafka messages [default: CSV where the workload has it, else JSON] (files are recognised by extension).
+    #[arg(long, value_enum)]
+    pub input_format: Option<DataFormat>,
+    /// With a Kafka input: end the run once no record has arrived for MS milliseconds.
+    #[arg(long, value_name = "MS")]
+    pub until_idle: Option<u64>,
+    /// Write the output updates (and final rows of windows) to FILE (.csv or .json/.jsonl), or as JSON messages to kafka://HOST:PORT/TOPIC[?partitions=N] (created if missing).
+    #[arg(long, value_name = "FILE|kafka://...")]
     pub output: Option<PathBuf>,
     /// Which rows --output holds: every update, final window results, or both.
     #[arg(long, value_enum, default_value_t = EmitArg::Both)]
@@ -263,9 +266,12 @@ pub struct GenArgs {
     /// Seed.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// Output file (.csv, .json, .jsonl, .ndjson).
-    #[arg(long, short = 'o', value_name = "FILE")]
+    /// Output file (.csv, .json, .jsonl, .ndjson), or a Kafka topic kafka://HOST:PORT/TOPIC[?partitions=N] (created if missing; record i goes to partition i mod N, one record per message).
+    #[arg(long, short = 'o', value_name = "FILE|kafka://...")]
     pub output: PathBuf,
+    /// Message format for a Kafka topic [default: CSV where the dataset has it, else JSON].
+    #[arg(long, value_enum)]
+    pub format: Option<DataFormat>,
     /// Generator parameter, NAME=VALUE (repeatable; see `reprise list`).
     #[arg(long = "param", short = 'p', value_name = "NAME=VALUE")]
     pub params: Vec<String>,

@@ -20,8 +20,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use reprise_engine::cluster::ClusterSpec;
 use reprise_engine::log::RecordSpec;
-use reprise_engine::output::{Emit, FileFormat, OutputSpec};
+use reprise_engine::output::{
+    Emit, FileFormat, MessageSink, MessageSinkFactory, OutputSpec, OutputTarget,
+};
 use reprise_engine::{Clock, EngineError, Params, Progress, RunConfig};
+use reprise_kafka::{Bounds, KafkaUrl, TopicWriter};
 use reprise_workloads::workload::{Input, Workload, log_header};
 
 use args::{CheckArg, Cli, ClockArg, Command, DataFormat, EmitArg, GenArgs, ReportFormat, RunArgs};
@@ -73,6 +76,20 @@ fn interrupt_flag() -> Arc<AtomicBool> {
     flag
 }
 
+/// Runs generate this many events unless `--events` says otherwise.
+const DEFAULT_EVENTS: u64 = 1_000_000;
+
+/// The format of a stream (standard input, Kafka messages): as asked, else CSV where the
+/// workload has it.
+fn data_format(asked: Option<DataFormat>, csv: bool) -> FileFormat {
+    match asked {
+        Some(DataFormat::Csv) => FileFormat::Csv,
+        Some(DataFormat::Json) => FileFormat::JsonLines,
+        None if csv => FileFormat::Csv,
+        None => FileFormat::JsonLines,
+    }
+}
+
 /// The `--output` settings.
 pub(crate) fn output_spec(
     path: &Option<std::path::PathBuf>,
@@ -84,11 +101,22 @@ pub(crate) fn output_spec(
         EmitArg::Final => Emit::Final,
         EmitArg::Both => Emit::Both,
     };
-    Ok(Some(OutputSpec {
-        path: path.clone(),
-        format: FileFormat::of_path(path)?,
+    let text = path.to_string_lossy();
+    if KafkaUrl::is_kafka(&text) {
+        let url = KafkaUrl::parse(&text)?;
+        let name = url.to_string();
+        let open: MessageSinkFactory =
+            Arc::new(move || Ok(Box::new(TopicWriter::connect(&url)?) as Box<dyn MessageSink>));
+        return Ok(Some(OutputSpec {
+            target: OutputTarget::Messages { name, open },
+            emit,
+        }));
+    }
+    Ok(Some(OutputSpec::file(
+        path.clone(),
+        FileFormat::of_path(path)?,
         emit,
-    }))
+    )))
 }
 
 /// The cluster this process belongs to, if `--processes` is above 1.
@@ -208,16 +236,22 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             "--check baseline needs --clock event: processing-time epochs come from the wall clock; record the run with --record and check it with `reprise replay`"
         );
     }
+    let stream_format = data_format(args.input_format, info.csv);
     let input = match &args.input {
         None => Input::Generated {
-            events: args.events,
+            events: args.events.unwrap_or(DEFAULT_EVENTS),
             seed: args.seed,
         },
         Some(path) if path == Path::new("-") => Input::File {
             path: None,
-            format: match args.input_format {
-                DataFormat::Csv => FileFormat::Csv,
-                DataFormat::Json => FileFormat::JsonLines,
+            format: stream_format,
+        },
+        Some(path) if KafkaUrl::is_kafka(&path.to_string_lossy()) => Input::Kafka {
+            url: KafkaUrl::parse(&path.to_string_lossy())?,
+            format: stream_format,
+            bounds: Bounds {
+                records: args.events,
+                until_idle: args.until_idle.map(Duration::from_millis),
             },
         },
         Some(path) => Input::File {
@@ -225,6 +259,11 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             format: FileFormat::of_path(path)?,
         },
     };
+    if args.until_idle.is_some() && !matches!(input, Input::Kafka { .. }) {
+        anyhow::bail!(
+            "--until-idle ends a run on a Kafka topic; give --input kafka://HOST:PORT/TOPIC"
+        );
+    }
     let mut config = RunConfig::new(workers, epoch_ms);
     config.max_epochs_ahead = args.max_epochs_ahead;
     config.output = output_spec(&args.output, args.emit)?;
@@ -347,7 +386,12 @@ fn print_report(mut report: RunReport, args: &RunArgs) -> anyhow::Result<()> {
 /// replays what was recorded.
 fn annotate(error: EngineError, args: &RunArgs) -> anyhow::Error {
     let hint = match &error {
-        EngineError::Input { .. } => "fix or remove that line of the input and run again",
+        EngineError::Input { at, .. } if at == "reading" => {
+            "the input stopped; the epochs before it are complete"
+        }
+        EngineError::Input { .. } => {
+            "the epochs before it are complete; fix or remove that record of the input and run again"
+        }
         EngineError::WorkerPanic { .. } => {
             "this is a bug in the workload or in Reprise; please report it with the command line and the input log"
         }
@@ -399,6 +443,28 @@ fn generate(args: GenArgs) -> anyhow::Result<ExitCode> {
         );
     };
     let params = Params::parse(workload.info().params, &args.params)?;
+    let target = args.output.to_string_lossy();
+    if KafkaUrl::is_kafka(&target) {
+        let url = KafkaUrl::parse(&target)?;
+        let format = data_format(args.format, workload.info().csv);
+        let mut writer = TopicWriter::connect(&url)?;
+        let partitions = writer.partitions() as u64;
+        // Record i to partition i mod N: each partition is in generation (time) order.
+        workload.generate_messages(
+            &params,
+            args.events,
+            args.seed,
+            format,
+            &mut |i, payload| writer.send(Some((i % partitions) as i32), None, payload),
+        )?;
+        writer.flush()?;
+        eprintln!(
+            "wrote {} {} records to {url} ({partitions} partitions)",
+            writer.sent(),
+            workload.info().dataset
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
     let format = FileFormat::of_path(&args.output)?;
     let file = std::fs::File::create(&args.output)
         .with_context(|| format!("creating {}", args.output.display()))?;

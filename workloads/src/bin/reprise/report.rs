@@ -170,7 +170,10 @@ impl RunReport {
         if self.late_events > 0 {
             line(
                 "late events",
-                format!("{} dropped (arrived after their window closed)", self.late_events),
+                format!(
+                    "{} dropped (arrived after their window closed)",
+                    self.late_events
+                ),
             );
         }
         line(
