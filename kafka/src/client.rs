@@ -20,7 +20,7 @@ pub(crate) struct Trouble {
 }
 
 impl Trouble {
-    fn report(&self, message: String) {
+    pub(crate) fn report(&self, message: String) {
         let mut first = self.first.lock().expect("not poisoned");
         first.get_or_insert_with(|| (Instant::now(), message));
     }

@@ -147,11 +147,11 @@ impl<E> TopicRecords<E> {
         let mut earliest: Option<(u64, i32)> = None;
         for (partition, queue) in &self.buffered {
             match queue.front() {
-                Some((time, _)) => {
-                    if earliest.is_none_or(|(t, _)| *time < t) {
-                        earliest = Some((*time, *partition));
-                    }
+                // Ties go to the lowest partition (the map is ordered).
+                Some((time, _)) if earliest.is_none_or(|(t, _)| *time < t) => {
+                    earliest = Some((*time, *partition));
                 }
+                Some(_) => {}
                 // An empty partition that may still receive earlier records blocks.
                 None if !self.draining && !self.at_end.contains(partition) => return None,
                 None => {}
@@ -171,6 +171,27 @@ impl<E> TopicRecords<E> {
         let mut list = TopicPartitionList::new();
         list.add_partition(&self.url.topic, partition);
         list
+    }
+
+    /// Nothing arrived: fails if the broker has been in trouble for the whole timeout, or
+    /// ends the input if it has been idle (and healthy) for `until_idle`.
+    fn stalled(&mut self) -> Option<Result<E, SourceError>> {
+        if let Some(trouble) = self.watched.0.lasting(self.url.timeout) {
+            let message = format!(
+                "lost the Kafka broker at {}: no progress for {} ms: {trouble}",
+                self.url.brokers,
+                self.url.timeout.as_millis()
+            );
+            return self.fail("reading".into(), message);
+        }
+        let idle = self
+            .bounds
+            .until_idle
+            .is_some_and(|idle| self.last_record.elapsed() >= idle);
+        if idle && !self.watched.0.pending() {
+            self.draining = true;
+        }
+        None
     }
 
     fn fail(&mut self, at: String, message: String) -> Option<Result<E, SourceError>> {
@@ -229,28 +250,20 @@ impl<E> Iterator for TopicRecords<E> {
                         self.at_end.push(partition);
                     }
                 }
+                // The broker may come back: fail only if it stays away.
+                Some(Err(KafkaError::MessageConsumption(code))) => {
+                    self.watched.0.report(code.to_string());
+                    if let Some(failure) = self.stalled() {
+                        return Some(failure);
+                    }
+                }
                 Some(Err(e)) => {
-                    return self.fail(
-                        "reading".into(),
-                        format!("the broker at {} failed: {e}", self.url.brokers),
-                    );
+                    let message = format!("the broker at {} failed: {e}", self.url.brokers);
+                    return self.fail("reading".into(), message);
                 }
                 None => {
-                    if let Some(trouble) = self.watched.0.lasting(self.url.timeout) {
-                        let message = format!(
-                            "lost the Kafka broker at {}: no progress for {} ms: {trouble}",
-                            self.url.brokers,
-                            self.url.timeout.as_millis()
-                        );
-                        return self.fail("reading".into(), message);
-                    }
-                    // Idle ends the input only while the broker is healthy.
-                    let idle = self
-                        .bounds
-                        .until_idle
-                        .is_some_and(|idle| self.last_record.elapsed() >= idle);
-                    if idle && !self.watched.0.pending() {
-                        self.draining = true;
+                    if let Some(failure) = self.stalled() {
+                        return Some(failure);
                     }
                 }
             }

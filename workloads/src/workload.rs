@@ -154,9 +154,12 @@ pub trait Workload: Send + Sync {
         events: u64,
         seed: u64,
         format: FileFormat,
-        send: &mut dyn FnMut(u64, &[u8]) -> Result<(), EngineError>,
+        send: &mut SendMessage<'_>,
     ) -> Result<(), EngineError>;
 }
+
+/// Sends message `index` with a payload (to a topic).
+pub type SendMessage<'a> = dyn FnMut(u64, &[u8]) -> Result<(), EngineError> + 'a;
 
 /// A [`Job`] with what the registry needs to construct and feed it.
 pub trait Definition: Job + Sized {
@@ -406,7 +409,7 @@ impl<D: Definition> Workload for Registered<D> {
         events: u64,
         seed: u64,
         format: FileFormat,
-        send: &mut dyn FnMut(u64, &[u8]) -> Result<(), EngineError>,
+        send: &mut SendMessage<'_>,
     ) -> Result<(), EngineError> {
         check_format(&D::INFO, format)?;
         let data = D::dataset(params, seed)?;
