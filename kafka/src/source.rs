@@ -45,6 +45,8 @@ pub type Parse<E> = Box<dyn Fn(&[u8]) -> Result<E, String> + Send>;
 /// A partition buffered beyond this many records is paused until it drains to half.
 const MAX_BUFFERED: usize = 50_000;
 const POLL: Duration = Duration::from_millis(50);
+/// How often a stalled merge asks the broker where its empty partitions end.
+const END_CHECK: Duration = Duration::from_millis(200);
 
 /// The records of `url`'s topic, parsed by `parse`, in `order` (`time` gives a record's
 /// event time), until `bounds`. Connects first: an unreachable broker or a missing topic
@@ -71,21 +73,6 @@ pub fn records<E: Send + 'static>(
         .create_with_context(watched.clone())
         .map_err(|e| client::unreachable(url, &e.to_string()))?;
     let partitions = client::partitions(&consumer, url)?;
-    let mut assignment = TopicPartitionList::new();
-    for &partition in &partitions {
-        let offset = match &url.start {
-            Start::Earliest => Offset::Beginning,
-            Start::Latest => Offset::End,
-            Start::Committed => Offset::Stored,
-            Start::Offsets(offsets) => offsets
-                .iter()
-                .find(|(p, _)| *p == partition)
-                .map_or(Offset::Beginning, |(_, o)| Offset::Offset(*o)),
-        };
-        assignment
-            .add_partition_offset(&url.topic, partition, offset)
-            .map_err(|e| EngineError::config(format!("{url}: partition {partition}: {e}")))?;
-    }
     if let Start::Offsets(offsets) = &url.start
         && let Some((p, _)) = offsets.iter().find(|(p, _)| !partitions.contains(p))
     {
@@ -93,6 +80,43 @@ pub fn records<E: Send + 'static>(
             "{url} has no partition {p} (it has {})",
             partitions.len()
         )));
+    }
+    // Explicit start offsets, so that the end of a partition can be checked against them.
+    let committed = match url.start {
+        Start::Committed => Some(
+            consumer
+                .committed(url.timeout)
+                .map_err(|e| client::unreachable(url, &e.to_string()))?,
+        ),
+        _ => None,
+    };
+    let mut assignment = TopicPartitionList::new();
+    let mut next_offset = BTreeMap::new();
+    for &partition in &partitions {
+        let (low, high) = consumer
+            .fetch_watermarks(&url.topic, partition, url.timeout)
+            .map_err(|e| client::unreachable(url, &e.to_string()))?;
+        let stored = || match committed
+            .as_ref()?
+            .find_partition(&url.topic, partition)?
+            .offset()
+        {
+            Offset::Offset(offset) => Some(offset),
+            _ => None,
+        };
+        let start = match &url.start {
+            Start::Earliest => low,
+            Start::Latest => high,
+            Start::Committed => stored().unwrap_or(low),
+            Start::Offsets(offsets) => offsets
+                .iter()
+                .find(|(p, _)| *p == partition)
+                .map_or(low, |(_, offset)| *offset),
+        };
+        next_offset.insert(partition, start);
+        assignment
+            .add_partition_offset(&url.topic, partition, Offset::Offset(start))
+            .map_err(|e| EngineError::config(format!("{url}: partition {partition}: {e}")))?;
     }
     consumer
         .assign(&assignment)
@@ -107,10 +131,12 @@ pub fn records<E: Send + 'static>(
         time,
         buffered: partitions.iter().map(|p| (*p, VecDeque::new())).collect(),
         at_end: Vec::new(),
+        next_offset,
         paused: Vec::new(),
         arrived: VecDeque::new(),
         handed: 0,
         last_record: Instant::now(),
+        last_end_check: Instant::now(),
         draining: false,
         failed: false,
     }))
@@ -128,11 +154,14 @@ struct TopicRecords<E> {
     buffered: BTreeMap<i32, VecDeque<(u64, E)>>,
     /// Partitions at their current end.
     at_end: Vec<i32>,
+    /// Per partition, the offset after the last record read (at first, where reading starts).
+    next_offset: BTreeMap<i32, i64>,
     paused: Vec<i32>,
     /// Arrival order: records not yet handed on.
     arrived: VecDeque<E>,
     handed: u64,
     last_record: Instant,
+    last_end_check: Instant,
     /// The input has ended: hand on what is buffered, in order, then stop.
     draining: bool,
     failed: bool,
@@ -167,6 +196,20 @@ impl<E> TopicRecords<E> {
         Some(record)
     }
 
+    /// Whether `partition` has nothing past what was read: the end-of-partition event
+    /// alone is not trusted, as a broker may report the end of a fetch as the end of the
+    /// partition (which would hand on later records before earlier ones).
+    fn really_at_end(&self, partition: i32) -> bool {
+        let next = self.next_offset[&partition];
+        match self
+            .consumer
+            .fetch_watermarks(&self.url.topic, partition, self.url.timeout)
+        {
+            Ok((_, high)) => next >= high,
+            Err(_) => false,
+        }
+    }
+
     fn one(&self, partition: i32) -> TopicPartitionList {
         let mut list = TopicPartitionList::new();
         list.add_partition(&self.url.topic, partition);
@@ -176,6 +219,22 @@ impl<E> TopicRecords<E> {
     /// Nothing arrived: fails if the broker has been in trouble for the whole timeout, or
     /// ends the input if it has been idle (and healthy) for `until_idle`.
     fn stalled(&mut self) -> Option<Result<E, SourceError>> {
+        // An end-of-partition event may have been missed (or came while the check failed):
+        // while waiting, ask the broker whether the empty partitions are at their end.
+        if self.order == Order::EventTime && self.last_end_check.elapsed() >= END_CHECK {
+            self.last_end_check = Instant::now();
+            let empty: Vec<i32> = self
+                .buffered
+                .iter()
+                .filter(|(p, queue)| queue.is_empty() && !self.at_end.contains(p))
+                .map(|(p, _)| *p)
+                .collect();
+            for partition in empty {
+                if self.really_at_end(partition) {
+                    self.at_end.push(partition);
+                }
+            }
+        }
         if let Some(trouble) = self.watched.0.lasting(self.url.timeout) {
             let message = format!(
                 "lost the Kafka broker at {}: no progress for {} ms: {trouble}",
@@ -232,6 +291,7 @@ impl<E> Iterator for TopicRecords<E> {
                     self.last_record = Instant::now();
                     self.watched.0.clear();
                     self.at_end.retain(|p| *p != partition);
+                    self.next_offset.insert(partition, offset + 1);
                     match self.order {
                         Order::Arrival => self.arrived.push_back(record),
                         Order::EventTime => {
@@ -246,7 +306,7 @@ impl<E> Iterator for TopicRecords<E> {
                     }
                 }
                 Some(Err(KafkaError::PartitionEOF(partition))) => {
-                    if !self.at_end.contains(&partition) {
+                    if !self.at_end.contains(&partition) && self.really_at_end(partition) {
                         self.at_end.push(partition);
                     }
                 }

@@ -86,11 +86,28 @@ impl Drop for Broker {
     }
 }
 
+/// Runs `reprise` to completion, or kills it after two minutes (a hang fails the test
+/// with what it printed).
 fn reprise(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_reprise"))
+    let mut child = Command::new(env!("CARGO_BIN_EXE_reprise"))
         .args(args)
-        .output()
-        .expect("the reprise binary runs")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the reprise binary runs");
+    let started = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > Duration::from_secs(120) {
+            child.kill().unwrap();
+            let out = child.wait_with_output().unwrap();
+            panic!(
+                "reprise {args:?} hung; it printed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.wait_with_output().unwrap()
 }
 
 fn ok(out: Output) -> Output {
@@ -134,22 +151,25 @@ fn a_topic_with_three_partitions_gives_the_digests_of_the_generated_dataset() {
     let Some(broker) = Broker::start("partitions") else {
         return;
     };
-    // A JSON workload (Nexmark, windows) and a CSV one.
-    for (workload, dataset_params, job_params) in [
+    // A JSON workload (Nexmark, windows) with partitions of several fetches each (a broker
+    // may report the end of a fetch as the end of the partition), and a CSV one.
+    for (workload, events, dataset_params, job_params) in [
         (
             "nexmark-q5",
+            "60000",
             vec!["-p", "rate=1000"],
             vec!["-p", "window_ms=500", "-p", "slide_ms=100"],
         ),
         (
             "filter-count",
+            "3000",
             vec!["-p", "rate=5000"],
             vec!["-p", "window_ms=100"],
         ),
     ] {
         let topic = broker.url(&format!("{workload}?partitions=3"));
         let mut gen_args = vec![
-            "gen", workload, "--events", "3000", "--seed", "3", "-o", &topic,
+            "gen", workload, "--events", events, "--seed", "3", "-o", &topic,
         ];
         gen_args.extend(&dataset_params);
         let out = ok(reprise(&gen_args));
@@ -163,7 +183,7 @@ fn a_topic_with_three_partitions_gives_the_digests_of_the_generated_dataset() {
             "run",
             workload,
             "--events",
-            "3000",
+            events,
             "--seed",
             "3",
             "--workers",
@@ -173,7 +193,7 @@ fn a_topic_with_three_partitions_gives_the_digests_of_the_generated_dataset() {
         let expected = digest(&ok(reprise(&generated)));
         let from_topic = broker.url(workload);
         for workers in ["1", "2"] {
-            let mut args = vec!["run", workload, "--input", &from_topic, "--events", "3000"];
+            let mut args = vec!["run", workload, "--input", &from_topic, "--events", events];
             args.extend(["--workers", workers]);
             args.extend(&common);
             assert_eq!(
