@@ -14,10 +14,9 @@ use differential_dataflow::{AsCollection, ExchangeData, VecCollection};
 use rustc_hash::FxHashMap;
 use timely::container::CapacityContainerBuilder;
 use timely::dataflow::channels::pact::{Exchange, Pipeline};
-use timely::dataflow::operators::Capability;
 use timely::dataflow::operators::generic::Operator;
 
-use super::WindowAssigner;
+use super::{Closes, WindowAssigner};
 use crate::{Epoch, HeldPerEpoch, JobContext};
 
 /// The values at the highest rank seen, with their multiplicities.
@@ -151,8 +150,7 @@ where
                 move |_, _| {
                     let mut pending: HeldPerEpoch<Vec<Received<K, V>>> = HeldPerEpoch::new();
                     let mut windows: BTreeMap<u64, FxHashMap<K, Highest<R, V>>> = BTreeMap::new();
-                    let mut closes: BTreeMap<Epoch, Vec<u64>> = BTreeMap::new();
-                    let mut close_cap: Option<Capability<Epoch>> = None;
+                    let mut closes: Closes<u64> = Closes::new();
                     move |(input, frontier), output| {
                         input.for_each(|cap, batch| {
                             for ((window_key, value), time, count) in batch.drain(..) {
@@ -165,7 +163,7 @@ where
                         });
                         loop {
                             let next_data = pending.first_key_value().map(|(t, _)| *t);
-                            let next_close = closes.first_key_value().map(|(t, _)| *t);
+                            let next_close = closes.next();
                             let Some(next) = next_data.into_iter().chain(next_close).min() else {
                                 break;
                             };
@@ -188,10 +186,7 @@ where
                                     consolidate(&mut new.values);
                                     let keys = windows.entry(start).or_insert_with(|| {
                                         let close = window.closing_epoch(start, &epochs);
-                                        closes.entry(close).or_default().push(start);
-                                        if close_cap.as_ref().is_none_or(|c| *c.time() > close) {
-                                            close_cap = Some(cap.delayed(&close));
-                                        }
+                                        closes.schedule(close, start, &cap);
                                         FxHashMap::default()
                                     });
                                     match keys.get_mut(&key) {
@@ -231,30 +226,22 @@ where
                                 }
                             }
                             if next_close == Some(next) {
-                                let starts = closes.remove(&next).unwrap_or_default();
-                                let cap = close_cap
-                                    .as_ref()
-                                    .expect("a capability is held for every open window");
-                                let mut session = output.session(cap);
-                                for start in starts {
-                                    for (key, highest) in windows.remove(&start).unwrap_or_default()
-                                    {
-                                        for (value, count) in highest.values {
-                                            session.give((
-                                                (start, key.clone(), value),
-                                                next,
-                                                -count as isize,
-                                            ));
+                                closes.close_next(|cap, starts| {
+                                    let mut session = output.session(cap);
+                                    for start in starts {
+                                        for (key, highest) in
+                                            windows.remove(&start).unwrap_or_default()
+                                        {
+                                            for (value, count) in highest.values {
+                                                session.give((
+                                                    (start, key.clone(), value),
+                                                    next,
+                                                    -count as isize,
+                                                ));
+                                            }
                                         }
                                     }
-                                }
-                                drop(session);
-                                match closes.first_key_value() {
-                                    Some((following, _)) => {
-                                        close_cap.as_mut().unwrap().downgrade(following)
-                                    }
-                                    None => close_cap = None,
-                                }
+                                });
                             }
                         }
                     }

@@ -30,6 +30,7 @@ mod session;
 mod sum;
 
 use serde::{Deserialize, Serialize};
+use timely::dataflow::operators::Capability;
 
 pub use max::WindowMax;
 pub use session::{SessionSum, SessionWindow};
@@ -134,6 +135,57 @@ impl WindowAssigner for HoppingWindow {
     }
     fn closing_epoch(&self, start_ms: u64, epochs: &EpochConfig) -> Epoch {
         epochs.closing_epoch(start_ms + self.size_ms + self.lateness_ms)
+    }
+}
+
+/// What a window operator retracts at each closing epoch, with one capability held at the
+/// earliest of them (so the frontier cannot pass a close before its retractions are out).
+struct Closes<T> {
+    due: std::collections::BTreeMap<Epoch, Vec<T>>,
+    capability: Option<Capability<Epoch>>,
+}
+
+impl<T> Closes<T> {
+    fn new() -> Self {
+        Self {
+            due: std::collections::BTreeMap::new(),
+            capability: None,
+        }
+    }
+
+    /// The earliest closing epoch.
+    fn next(&self) -> Option<Epoch> {
+        self.due.first_key_value().map(|(epoch, _)| *epoch)
+    }
+
+    /// Schedules `item` to close at `close`; `cap` (at or before `close`) is where the
+    /// capability comes from.
+    fn schedule(&mut self, close: Epoch, item: T, cap: &Capability<Epoch>) {
+        self.due.entry(close).or_default().push(item);
+        if self.capability.as_ref().is_none_or(|c| *c.time() > close) {
+            self.capability = Some(cap.delayed(&close));
+        }
+    }
+
+    /// Takes the earliest close's items and gives them, with its capability, to `emit`;
+    /// then moves the capability to the next close (or drops it).
+    fn close_next(&mut self, emit: impl FnOnce(&Capability<Epoch>, Vec<T>)) {
+        let Some((_, items)) = self.due.pop_first() else {
+            return;
+        };
+        let capability = self
+            .capability
+            .as_ref()
+            .expect("a capability is held while closes are due");
+        emit(capability, items);
+        match self.due.first_key_value() {
+            Some((next, _)) => self
+                .capability
+                .as_mut()
+                .expect("held above")
+                .downgrade(next),
+            None => self.capability = None,
+        }
     }
 }
 

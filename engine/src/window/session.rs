@@ -19,9 +19,9 @@ use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 use timely::container::CapacityContainerBuilder;
 use timely::dataflow::channels::pact::{Exchange, Pipeline};
-use timely::dataflow::operators::Capability;
 use timely::dataflow::operators::generic::Operator;
 
+use super::Closes;
 use crate::{EngineError, Epoch, EpochConfig, HeldPerEpoch, JobContext};
 
 /// Per-key windows that extend while events keep arriving at most `gap_ms` apart.
@@ -188,8 +188,7 @@ where
                 let mut sessions: FxHashMap<K, Sessions> = FxHashMap::default();
                 // Sessions to close per epoch, checked when due: a session may have grown
                 // (and moved its close) since it was listed.
-                let mut closes: BTreeMap<Epoch, Vec<(K, u64)>> = BTreeMap::new();
-                let mut close_cap: Option<Capability<Epoch>> = None;
+                let mut closes: Closes<(K, u64)> = Closes::new();
                 move |(input, frontier), output| {
                     input.for_each(|cap, batch| {
                         for ((key, first, last), time, sum) in batch.drain(..) {
@@ -202,7 +201,7 @@ where
                     });
                     loop {
                         let next_data = pending.first_key_value().map(|(t, _)| *t);
-                        let next_close = closes.first_key_value().map(|(t, _)| *t);
+                        let next_close = closes.next();
                         let Some(next) = next_data.into_iter().chain(next_close).min() else {
                             break;
                         };
@@ -211,26 +210,21 @@ where
                         }
                         // Closes first: an event of the closing epoch is late for the session.
                         if next_close == Some(next) {
-                            let due = closes.remove(&next).unwrap_or_default();
-                            let cap = close_cap.as_ref().expect("a capability is held for every open session");
-                            let mut session = output.session(cap);
-                            for (key, start) in due {
-                                let Some(open) = sessions.get_mut(&key) else { continue };
-                                let Some(&(last, sum)) = open.get(&start) else { continue };
-                                if window.closing_epoch(last + gap, &epochs) != next {
-                                    continue;
+                            closes.close_next(|cap, due| {
+                                let mut session = output.session(cap);
+                                for (key, start) in due {
+                                    let Some(open) = sessions.get_mut(&key) else { continue };
+                                    let Some(&(last, sum)) = open.get(&start) else { continue };
+                                    if window.closing_epoch(last + gap, &epochs) != next {
+                                        continue;
+                                    }
+                                    open.remove(&start);
+                                    if open.is_empty() {
+                                        sessions.remove(&key);
+                                    }
+                                    session.give(((key, start, last + gap, sum), next, -1));
                                 }
-                                open.remove(&start);
-                                if open.is_empty() {
-                                    sessions.remove(&key);
-                                }
-                                session.give(((key, start, last + gap, sum), next, -1));
-                            }
-                            drop(session);
-                            match closes.first_key_value() {
-                                Some((following, _)) => close_cap.as_mut().unwrap().downgrade(following),
-                                None => close_cap = None,
-                            }
+                            });
                             continue;
                         }
                         let (cap, runs) = pending.pop_first().map(|(_, v)| v).unwrap();
@@ -255,10 +249,7 @@ where
                                 }
                                 session.give(((key.clone(), start, last + gap, sum), next, 1));
                                 let close = window.closing_epoch(last + gap, &epochs);
-                                closes.entry(close).or_default().push((key.clone(), start));
-                                if close_cap.as_ref().is_none_or(|c| *c.time() > close) {
-                                    close_cap = Some(cap.delayed(&close));
-                                }
+                                closes.schedule(close, (key.clone(), start), &cap);
                             }
                         }
                     }

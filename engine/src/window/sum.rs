@@ -8,10 +8,9 @@ use differential_dataflow::{AsCollection, ExchangeData, VecCollection};
 use rustc_hash::FxHashMap;
 use timely::container::CapacityContainerBuilder;
 use timely::dataflow::channels::pact::{Exchange, Pipeline};
-use timely::dataflow::operators::Capability;
 use timely::dataflow::operators::generic::Operator;
 
-use super::WindowAssigner;
+use super::{Closes, WindowAssigner};
 use crate::{Epoch, HeldPerEpoch, JobContext};
 
 /// Windowed aggregation of a collection of `(key, event_time_ms, value)`.
@@ -102,8 +101,7 @@ where
                     // Partial sums consolidate by hashing as they arrive, not by sorting.
                     let mut pending: HeldPerEpoch<FxHashMap<(u64, K), i64>> = HeldPerEpoch::new();
                     let mut sums: BTreeMap<u64, FxHashMap<K, i64>> = BTreeMap::new();
-                    let mut closes: BTreeMap<Epoch, Vec<u64>> = BTreeMap::new();
-                    let mut close_cap: Option<Capability<Epoch>> = None;
+                    let mut closes: Closes<u64> = Closes::new();
                     move |(input, frontier), output| {
                         input.for_each(|cap, batch| {
                             for (window_key, time, sum) in batch.drain(..) {
@@ -117,7 +115,7 @@ where
                         });
                         loop {
                             let next_data = pending.first_key_value().map(|(t, _)| *t);
-                            let next_close = closes.first_key_value().map(|(t, _)| *t);
+                            let next_close = closes.next();
                             let Some(next) = next_data.into_iter().chain(next_close).min() else {
                                 break;
                             };
@@ -130,10 +128,7 @@ where
                                 for ((start, key), delta) in changes.into_iter().filter(|(_, d)| *d != 0) {
                                     let window_sums = sums.entry(start).or_insert_with(|| {
                                         let close = window.closing_epoch(start, &epochs);
-                                        closes.entry(close).or_default().push(start);
-                                        if close_cap.as_ref().is_none_or(|c| *c.time() > close) {
-                                            close_cap = Some(cap.delayed(&close));
-                                        }
+                                        closes.schedule(close, start, &cap);
                                         FxHashMap::default()
                                     });
                                     let old = window_sums.get(&key).copied().unwrap_or(0);
@@ -150,19 +145,14 @@ where
                                 }
                             }
                             if next_close == Some(next) {
-                                let starts = closes.remove(&next).unwrap_or_default();
-                                let cap = close_cap.as_ref().expect("a capability is held for every open window");
-                                let mut session = output.session(cap);
-                                for start in starts {
-                                    for (key, sum) in sums.remove(&start).unwrap_or_default() {
-                                        session.give(((start, key, sum), next, -1));
+                                closes.close_next(|cap, starts| {
+                                    let mut session = output.session(cap);
+                                    for start in starts {
+                                        for (key, sum) in sums.remove(&start).unwrap_or_default() {
+                                            session.give(((start, key, sum), next, -1));
+                                        }
                                     }
-                                }
-                                drop(session);
-                                match closes.first_key_value() {
-                                    Some((following, _)) => close_cap.as_mut().unwrap().downgrade(following),
-                                    None => close_cap = None,
-                                }
+                                });
                             }
                         }
                     }
