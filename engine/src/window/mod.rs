@@ -22,7 +22,7 @@
 //!    arrangement's merge batcher.
 //!
 //! Late events: an event whose epoch is at or past its window's closing epoch is dropped
-//! and counted ([`JobContext::late_events`]). With the event clock this happens only to
+//! and counted ([`crate::JobContext::late_events`]). With the event clock this happens only to
 //! out-of-order input beyond the allowed lateness.
 
 mod max;
