@@ -27,6 +27,13 @@ pub const RATE: ParamSpec = ParamSpec {
     help: "generator: events per second of event time (Flink's setup: 10 million)",
 };
 
+/// The window of the tumbling-window queries (q7, q8, q12): 10 s, as Flink's SQL.
+pub const TUMBLING_WINDOW_MS: ParamSpec = ParamSpec {
+    name: "window_ms",
+    default: "10000",
+    help: "tumbling window size in ms",
+};
+
 /// The input format of every query.
 pub const INPUT_FORMAT: &str = "JSON lines, one event each: {\"Person\":{id,name,email_address,credit_card,city,state,date_time,extra}}, {\"Auction\":{id,item_name,description,initial_bid,reserve,date_time,expires,seller,category,extra}} or {\"Bid\":{auction,bidder,price,channel,url,date_time,extra}}; times in ms, prices in cents";
 

@@ -9,7 +9,7 @@
 use differential_dataflow::VecCollection;
 use reprise_datasets::nexmark::{Event, Nexmark};
 use reprise_engine::window::{TumblingWindow, WindowSum};
-use reprise_engine::{EngineError, Epoch, EpochConfig, Job, JobContext, ParamSpec, Params};
+use reprise_engine::{EngineError, Epoch, EpochConfig, Job, JobContext, Params};
 use serde::{Deserialize, Serialize};
 
 use crate::baseline::count_per_window;
@@ -85,14 +85,7 @@ impl Definition for Q12 {
     const INFO: WorkloadInfo = WorkloadInfo {
         name: "nexmark-q12",
         summary: "Nexmark q12: bids per bidder per 10 s tumbling window of processing time (run with --clock processing)",
-        params: &[
-            super::RATE,
-            ParamSpec {
-                name: "window_ms",
-                default: "10000",
-                help: "tumbling window size in ms",
-            },
-        ],
+        params: &[super::RATE, super::TUMBLING_WINDOW_MS],
         dataset: "nexmark",
         input_format: super::INPUT_FORMAT,
         output_format: "window_start,bidder,bids",

@@ -10,7 +10,7 @@
 use differential_dataflow::VecCollection;
 use reprise_datasets::nexmark::{Bid, Event, Nexmark};
 use reprise_engine::window::{TumblingWindow, WindowMax};
-use reprise_engine::{EngineError, Epoch, EpochConfig, Job, JobContext, ParamSpec, Params};
+use reprise_engine::{EngineError, Epoch, EpochConfig, Job, JobContext, Params};
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
@@ -119,14 +119,7 @@ impl Definition for Q7 {
     const INFO: WorkloadInfo = WorkloadInfo {
         name: "nexmark-q7",
         summary: "Nexmark q7: per 10 s tumbling window, the bids at the window's highest price, ties kept",
-        params: &[
-            super::RATE,
-            ParamSpec {
-                name: "window_ms",
-                default: "10000",
-                help: "tumbling window size in ms",
-            },
-        ],
+        params: &[super::RATE, super::TUMBLING_WINDOW_MS],
         dataset: "nexmark",
         input_format: super::INPUT_FORMAT,
         output_format: "window_start,auction,bidder,price,date_time,extra",

@@ -10,7 +10,7 @@
 use differential_dataflow::VecCollection;
 use reprise_datasets::nexmark::{Event, Nexmark, Text};
 use reprise_engine::window::{TumblingWindow, WindowSum};
-use reprise_engine::{EngineError, Epoch, EpochConfig, Job, JobContext, ParamSpec, Params};
+use reprise_engine::{EngineError, Epoch, EpochConfig, Job, JobContext, Params};
 use rustc_hash::{FxHashMap, FxHashSet};
 use serde::{Deserialize, Serialize};
 
@@ -146,14 +146,7 @@ impl Definition for Q8 {
     const INFO: WorkloadInfo = WorkloadInfo {
         name: "nexmark-q8",
         summary: "Nexmark q8: people who opened an auction in the 10 s window they registered in",
-        params: &[
-            super::RATE,
-            ParamSpec {
-                name: "window_ms",
-                default: "10000",
-                help: "tumbling window size in ms",
-            },
-        ],
+        params: &[super::RATE, super::TUMBLING_WINDOW_MS],
         dataset: "nexmark",
         input_format: super::INPUT_FORMAT,
         output_format: "id,name,window_start",
