@@ -271,8 +271,6 @@ pub struct AuctionBook {
     waiting: Vec<(Epoch, Bid)>,
     /// The current epoch's events.
     current: Option<(Epoch, Vec<Auction>, Vec<Bid>)>,
-    /// Events dropped for arriving too late to meet.
-    pub late: u64,
 }
 
 impl AuctionBook {
@@ -284,8 +282,21 @@ impl AuctionBook {
             open: FxHashMap::default(),
             waiting: Vec::new(),
             current: None,
-            late: 0,
         }
+    }
+
+    /// Runs a whole input through a new book, reporting every change.
+    pub fn run(
+        epochs: EpochConfig,
+        valid: Valid,
+        events: &mut dyn Iterator<Item = (Epoch, Event)>,
+        report: &mut dyn FnMut(BookChange),
+    ) {
+        let mut book = Self::new(epochs, valid);
+        for (epoch, event) in events {
+            book.push(epoch, event, report);
+        }
+        book.finish(report);
     }
 
     /// Adds an event of `epoch` (epochs never decrease).
@@ -348,8 +359,7 @@ impl AuctionBook {
         for auction in auctions {
             let close = auction_close(&auction, &self.epochs);
             if close <= epoch {
-                self.late += 1;
-                continue;
+                continue; // late: closed on arrival
             }
             if self.open.contains_key(&auction.id) {
                 continue;
@@ -379,9 +389,8 @@ impl AuctionBook {
                 }
                 None => {
                     let expiry = bid_expiry(&bid, &self.epochs);
-                    if expiry <= epoch {
-                        self.late += 1;
-                    } else {
+                    // A bid past its own expiry can no longer meet its auction: late.
+                    if expiry > epoch {
                         self.waiting.push((expiry, bid));
                     }
                 }

@@ -16,7 +16,7 @@ use timely::container::CapacityContainerBuilder;
 use timely::dataflow::channels::pact::{Exchange, Pipeline};
 use timely::dataflow::operators::generic::Operator;
 
-use super::{Closes, WindowAssigner};
+use super::{Closes, WindowAssigner, pop_complete};
 use crate::{Epoch, HeldPerEpoch, JobContext};
 
 /// The values at the highest rank seen, with their multiplicities.
@@ -121,11 +121,7 @@ where
                             }
                             batch.clear();
                         });
-                        while let Some(entry) = open.first_entry() {
-                            if frontier.less_equal(entry.key()) {
-                                break;
-                            }
-                            let (time, (cap, highest)) = entry.remove_entry();
+                        while let Some((time, cap, highest)) = pop_complete(&mut open, frontier) {
                             let mut session = output.session(&cap);
                             for (window_key, slot) in highest {
                                 let Some(mut highest) = slot else { continue };

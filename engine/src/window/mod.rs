@@ -138,6 +138,19 @@ impl WindowAssigner for HoppingWindow {
     }
 }
 
+/// Removes the earliest held epoch once the frontier has passed it (its input is complete).
+fn pop_complete<T>(
+    held: &mut crate::HeldPerEpoch<T>,
+    frontier: &timely::progress::frontier::MutableAntichain<Epoch>,
+) -> Option<(Epoch, Capability<Epoch>, T)> {
+    let entry = held.first_entry()?;
+    if frontier.less_equal(entry.key()) {
+        return None;
+    }
+    let (time, (cap, value)) = entry.remove_entry();
+    Some((time, cap, value))
+}
+
 /// What a window operator retracts at each closing epoch, with one capability held at the
 /// earliest of them (so the frontier cannot pass a close before its retractions are out).
 struct Closes<T> {

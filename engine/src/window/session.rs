@@ -21,7 +21,7 @@ use timely::container::CapacityContainerBuilder;
 use timely::dataflow::channels::pact::{Exchange, Pipeline};
 use timely::dataflow::operators::generic::Operator;
 
-use super::Closes;
+use super::{Closes, pop_complete};
 use crate::{EngineError, Epoch, EpochConfig, HeldPerEpoch, JobContext};
 
 /// Per-key windows that extend while events keep arriving at most `gap_ms` apart.
@@ -147,11 +147,7 @@ where
                             }
                             batch.clear();
                         });
-                        while let Some(entry) = open.first_entry() {
-                            if frontier.less_equal(entry.key()) {
-                                break;
-                            }
-                            let (time, (cap, events)) = entry.remove_entry();
+                        while let Some((time, cap, events)) = pop_complete(&mut open, frontier) {
                             let mut session = output.session(&cap);
                             for (key, mut times) in events {
                                 times.sort_unstable();

@@ -10,7 +10,7 @@ use timely::container::CapacityContainerBuilder;
 use timely::dataflow::channels::pact::{Exchange, Pipeline};
 use timely::dataflow::operators::generic::Operator;
 
-use super::{Closes, WindowAssigner};
+use super::{Closes, WindowAssigner, pop_complete};
 use crate::{Epoch, HeldPerEpoch, JobContext};
 
 /// Windowed aggregation of a collection of `(key, event_time_ms, value)`.
@@ -74,11 +74,7 @@ where
                             }
                             batch.clear();
                         });
-                        while let Some(entry) = open.first_entry() {
-                            if frontier.less_equal(entry.key()) {
-                                break;
-                            }
-                            let (time, (cap, sums)) = entry.remove_entry();
+                        while let Some((time, cap, sums)) = pop_complete(&mut open, frontier) {
                             let mut session = output.session(&cap);
                             for (window_key, sum) in sums {
                                 if sum != 0 {

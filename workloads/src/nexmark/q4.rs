@@ -66,7 +66,6 @@ impl Job for Q4 {
         events: &mut dyn Iterator<Item = (Epoch, Event)>,
         emit: &mut dyn FnMut(Epoch, &CategoryPrice, i64),
     ) {
-        let mut book = AuctionBook::new(*epochs, any_bid);
         // Per category, (sum of highest bids, auctions with a bid).
         let mut totals: FxHashMap<u64, (isize, isize)> = FxHashMap::default();
         let mut report = |change: BookChange| {
@@ -91,10 +90,7 @@ impl Job for Q4 {
             }
             emit(epoch, &category_price(auction.category, *total), 1);
         };
-        for (epoch, event) in events {
-            book.push(epoch, event, &mut report);
-        }
-        book.finish(&mut report);
+        AuctionBook::run(*epochs, any_bid, events, &mut report);
     }
 }
 

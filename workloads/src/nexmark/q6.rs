@@ -78,7 +78,6 @@ impl Job for Q6 {
         emit: &mut dyn FnMut(Epoch, &SellerPrice, i64),
     ) {
         let last = self.last;
-        let mut book = AuctionBook::new(*epochs, meets_reserve);
         // Per seller, the last sales (expires, auction, price) in order.
         let mut sales: FxHashMap<u64, Vec<(u64, u64, u64)>> = FxHashMap::default();
         let mut report = |change: BookChange| {
@@ -118,10 +117,7 @@ impl Job for Q6 {
                 1,
             );
         };
-        for (epoch, event) in events {
-            book.push(epoch, event, &mut report);
-        }
-        book.finish(&mut report);
+        AuctionBook::run(*epochs, meets_reserve, events, &mut report);
     }
 }
 

@@ -103,7 +103,6 @@ impl Job for Q9 {
         events: &mut dyn Iterator<Item = (Epoch, Event)>,
         emit: &mut dyn FnMut(Epoch, &AuctionWinner, i64),
     ) {
-        let mut book = AuctionBook::new(*epochs, any_bid);
         let mut report = |change: BookChange| {
             if let BookChange::Best {
                 epoch,
@@ -118,10 +117,7 @@ impl Job for Q9 {
                 emit(epoch, &AuctionWinner::new(auction, new), 1);
             }
         };
-        for (epoch, event) in events {
-            book.push(epoch, event, &mut report);
-        }
-        book.finish(&mut report);
+        AuctionBook::run(*epochs, any_bid, events, &mut report);
     }
 }
 
