@@ -75,3 +75,30 @@ if [ ! -e "$golden/wordcount-2w-processing-stdin.rlog" ]; then
   record wordcount-2w-processing-stdin "$reprise" run wordcount --input - --clock processing --epoch-ms 1 --workers 2 -p window_ms=5 < "$lines"
   rm -f "$lines"
 fi
+# Pinned cases of issue 16 (results that must not depend on how they were computed).
+# Bids exactly one session gap apart, some ending on an epoch boundary: one session each.
+if [ ! -e "$golden/nexmark-q11-gap-bounds-2w-10ms.rlog" ]; then
+  bids=$(mktemp --suffix=.jsonl)
+  for bidder in $(seq 1 60); do
+    first=$((bidder * 37))
+    for t in $first $((first + 30)) $((first + 61)); do # the gap, then one ms past it
+      printf '%s {"Bid":{"auction":1000,"bidder":%s,"price":100,"channel":"Google","url":"u","date_time":%s,"extra":""}}\n' "$t" "$bidder" "$t"
+    done
+  done | sort -n -s -k1,1 | cut -d' ' -f2- > "$bids"
+  record nexmark-q11-gap-bounds-2w-10ms "$reprise" run nexmark-q11 --input "$bids" --workers 2 --epoch-ms 10 -p gap_ms=30
+  rm -f "$bids"
+fi
+# Event times just below the largest accepted (2^62 ms): windows there close correctly.
+if [ ! -e "$golden/wordcount-2w-top-of-time.rlog" ]; then
+  lines=$(mktemp --suffix=.csv)
+  { echo "ts,text"; for i in $(seq 0 299); do echo "$((4611686018427387904 - 2990 + i * 10)),w$((i % 7)) w$((i % 3))"; done; } > "$lines"
+  record wordcount-2w-top-of-time "$reprise" run wordcount --input "$lines" --workers 2 --epoch-ms 25 -p window_ms=100 -p lateness_ms=50
+  rm -f "$lines"
+fi
+# A 2-process cluster under the processing clock: each record enters (and is logged) once.
+if [ ! -e "$golden/wordcount-2p-processing.rlog" ]; then
+  lines=$(mktemp --suffix=.csv)
+  "$reprise" gen lines --events 3000 --seed 18 -o "$lines" -p vocabulary=300 2> /dev/null
+  record wordcount-2p-processing "$reprise" cluster --processes 2 run wordcount --input "$lines" --clock processing --epoch-ms 1 --workers 1 -p window_ms=5
+  rm -f "$lines"
+fi

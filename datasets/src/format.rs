@@ -57,6 +57,30 @@ pub fn read_records<E: DeserializeOwned + Send + 'static>(
     reader: Box<dyn Read + Send>,
     format: Format,
 ) -> Box<dyn Iterator<Item = Result<E, FormatError>> + Send> {
+    read_checked_records(reader, format, |_| Ok(()))
+}
+
+/// Reads records as [`read_records`] does, and reports a record that `check` refuses
+/// (a value out of range) as malformed, at its line.
+///
+/// # Examples
+/// ```
+/// use reprise_datasets::{FilterEvent, format::{Format, read_checked_records}};
+/// let data = "id,value,ts\n1,200,5\n2,300,99999\n";
+/// let check = |e: &FilterEvent| if e.ts > 1000 { Err(format!("ts {} too large", e.ts)) } else { Ok(()) };
+/// let mut records = read_checked_records(Box::new(data.as_bytes()), Format::Csv, check);
+/// assert!(records.next().unwrap().is_ok());
+/// assert_eq!(records.next().unwrap().unwrap_err().to_string(), "line 3: ts 99999 too large");
+/// ```
+pub fn read_checked_records<E: DeserializeOwned + Send + 'static>(
+    reader: Box<dyn Read + Send>,
+    format: Format,
+    check: impl Fn(&E) -> Result<(), String> + Send + 'static,
+) -> Box<dyn Iterator<Item = Result<E, FormatError>> + Send> {
+    let checked = move |line: u64, record: E| match check(&record) {
+        Ok(()) => Ok(record),
+        Err(message) => Err(FormatError::Malformed { line, message }),
+    };
     match format {
         Format::Csv => {
             let mut reader = csv::ReaderBuilder::new()
@@ -64,43 +88,67 @@ pub fn read_records<E: DeserializeOwned + Send + 'static>(
                 .trim(csv::Trim::All)
                 .from_reader(reader);
             let headers = reader.headers().cloned().unwrap_or_default();
-            Box::new(reader.into_deserialize::<E>().map(move |record| {
-                record.map_err(|e| {
-                    let line = e.position().map_or(1, |p| p.line());
-                    let message = match e.kind() {
-                        csv::ErrorKind::Deserialize { err, .. } => match err.field() {
-                            Some(i) => format!(
-                                "column {} (`{}`): {}",
-                                i + 1,
-                                headers.get(i as usize).unwrap_or("?"),
-                                err.kind()
-                            ),
-                            None => err.kind().to_string(),
-                        },
-                        _ => e.to_string(),
-                    };
-                    FormatError::Malformed { line, message }
-                })
-            }))
-        }
-        Format::JsonLines => {
-            let lines = BufReader::with_capacity(1 << 16, reader).lines();
-            Box::new(lines.enumerate().filter_map(|(n, line)| {
-                let line_number = n as u64 + 1;
-                match line {
-                    Err(e) => Some(Err(FormatError::Io(e))),
-                    Ok(text) if text.trim().is_empty() => None,
-                    Ok(text) => {
-                        Some(
-                            serde_json::from_str(&text).map_err(|e| FormatError::Malformed {
-                                line: line_number,
-                                message: format!("{e} in `{}`", shorten(&text)),
+            let mut row = csv::StringRecord::new();
+            Box::new(std::iter::from_fn(move || {
+                let line = |position: Option<&csv::Position>| position.map_or(1, |p| p.line());
+                match reader.read_record(&mut row) {
+                    Ok(false) => None,
+                    Err(e) => Some(Err(FormatError::Malformed {
+                        line: line(e.position()),
+                        message: e.to_string(),
+                    })),
+                    Ok(true) => {
+                        let at = line(row.position());
+                        Some(match row.deserialize::<E>(Some(&headers)) {
+                            Ok(record) => checked(at, record),
+                            Err(e) => Err(FormatError::Malformed {
+                                line: at,
+                                message: csv_message(&e, &headers),
                             }),
-                        )
+                        })
                     }
                 }
             }))
         }
+        Format::JsonLines => {
+            let lines = BufReader::with_capacity(1 << 16, reader).lines();
+            Box::new(lines.enumerate().filter_map(move |(n, line)| {
+                let line_number = n as u64 + 1;
+                match line {
+                    Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
+                        Some(Err(FormatError::Malformed {
+                            line: line_number,
+                            message: "the line is not valid UTF-8".to_string(),
+                        }))
+                    }
+                    Err(e) => Some(Err(FormatError::Io(e))),
+                    Ok(text) if text.trim().is_empty() => None,
+                    Ok(text) => Some(match serde_json::from_str(&text) {
+                        Ok(record) => checked(line_number, record),
+                        Err(e) => Err(FormatError::Malformed {
+                            line: line_number,
+                            message: format!("{e} in `{}`", shorten(&text)),
+                        }),
+                    }),
+                }
+            }))
+        }
+    }
+}
+
+/// What is wrong with a CSV record: the column and its header name where known.
+fn csv_message(e: &csv::Error, headers: &csv::StringRecord) -> String {
+    match e.kind() {
+        csv::ErrorKind::Deserialize { err, .. } => match err.field() {
+            Some(i) => format!(
+                "column {} (`{}`): {}",
+                i + 1,
+                headers.get(i as usize).unwrap_or("?"),
+                err.kind()
+            ),
+            None => err.kind().to_string(),
+        },
+        _ => e.to_string(),
     }
 }
 

@@ -5,6 +5,47 @@ use serde::{Deserialize, Serialize};
 /// The timely timestamp of every Reprise dataflow: an epoch number.
 pub type Epoch = u64;
 
+/// The largest event time accepted, in milliseconds (2^62, about 146 million years).
+///
+/// With durations bounded by [`MAX_DURATION_MS`], every window bound (an event time plus a
+/// window size, a session gap and the allowed lateness) fits in a `u64`, so no bound can
+/// wrap round and silently close a window early: a larger time is refused where it is
+/// read, naming the record ([`check_event_time`]).
+pub const MAX_EVENT_TIME_MS: u64 = 1 << 62;
+
+/// The largest window size, slide, session gap or lateness accepted, in milliseconds
+/// (2^60, about 36 million years).
+pub const MAX_DURATION_MS: u64 = 1 << 60;
+
+/// `Ok(time_ms)` if it is a supported event time, else what is wrong with it.
+///
+/// # Examples
+/// ```
+/// use reprise_engine::check_event_time;
+/// assert_eq!(check_event_time(1_700_000_000_000), Ok(1_700_000_000_000));
+/// assert!(check_event_time(u64::MAX).unwrap_err().contains("18446744073709551615"));
+/// ```
+pub fn check_event_time(time_ms: u64) -> Result<u64, String> {
+    if time_ms > MAX_EVENT_TIME_MS {
+        return Err(format!(
+            "event time {time_ms} ms is beyond the largest supported event time, \
+             {MAX_EVENT_TIME_MS} ms (2^62, about 146 million years)"
+        ));
+    }
+    Ok(time_ms)
+}
+
+/// `Ok(ms)` if `ms` is a supported duration, else an error naming `what` and its range.
+pub(crate) fn check_duration(what: &str, ms: u64) -> Result<u64, crate::EngineError> {
+    if ms > MAX_DURATION_MS {
+        return Err(crate::EngineError::config(format!(
+            "{what} of {ms} ms is beyond the largest supported duration, \
+             {MAX_DURATION_MS} ms (2^60, about 36 million years)"
+        )));
+    }
+    Ok(ms)
+}
+
 /// Data an operator holds per epoch until the frontier passes it, with the capability
 /// that lets it send the epoch's output then.
 pub(crate) type HeldPerEpoch<T> =
@@ -94,11 +135,18 @@ impl EpochConfig {
         }
     }
 
-    /// The first epoch at which every event with `time_ms <= t < close_ms` has been
-    /// assigned, i.e. `ceil(close_ms / epoch_ms)`: where a window ending at `close_ms`
-    /// closes.
+    /// The first epoch that starts at or after `close_ms`: every event time before
+    /// `close_ms` falls in an earlier epoch, so a window holding the times `< close_ms`
+    /// is complete there (`ceil(close_ms / epoch_ms)`).
     pub fn closing_epoch(&self, close_ms: u64) -> Epoch {
         close_ms.div_ceil(self.epoch_ms.max(1))
+    }
+
+    /// The first epoch that starts after `last_ms`: every event time up to and including
+    /// `last_ms` falls in an earlier epoch, so a window holding the times `<= last_ms`
+    /// (a session, which an event exactly at its end still extends) is complete there.
+    pub fn first_epoch_after(&self, last_ms: u64) -> Epoch {
+        (last_ms / self.epoch_ms.max(1)).saturating_add(1)
     }
 }
 
@@ -112,5 +160,14 @@ mod tests {
         assert_eq!(epochs.closing_epoch(1000), 10); // boundary: epoch 10 starts at 1000
         assert_eq!(epochs.closing_epoch(1050), 11); // mid-epoch: epoch 10 still holds 1000..1049
         assert_eq!(epochs.closing_epoch(0), 0);
+    }
+
+    #[test]
+    fn first_epoch_after_a_time_holds_no_earlier_or_equal_time() {
+        let epochs = EpochConfig::event_time(100);
+        assert_eq!(epochs.first_epoch_after(999), 10);
+        assert_eq!(epochs.first_epoch_after(1000), 11); // boundary: 1000 is in epoch 10
+        assert_eq!(epochs.first_epoch_after(0), 1);
+        assert_eq!(EpochConfig::event_time(1).first_epoch_after(7), 8);
     }
 }

@@ -67,7 +67,10 @@ pub const ENGINE_VERSION: &str = env!("CARGO_PKG_VERSION");
 /// The git revision this engine was built from (`unknown` outside a git checkout).
 pub const GIT_REVISION: &str = env!("REPRISE_GIT_REVISION");
 
-pub use epoch::{Clock, Epoch, EpochConfig, EventClock};
+pub(crate) use epoch::check_duration;
+pub use epoch::{
+    Clock, Epoch, EpochConfig, EventClock, MAX_DURATION_MS, MAX_EVENT_TIME_MS, check_event_time,
+};
 pub use error::EngineError;
 pub use job::{Job, JobContext, Record};
 pub use params::{ParamSpec, Params};

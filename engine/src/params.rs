@@ -75,6 +75,29 @@ impl Params {
             .map_err(|e| EngineError::config(format!("parameter `{name}={raw}` is not valid: {e}")))
     }
 
+    /// The value of `name` as a duration in milliseconds, at most
+    /// [`crate::MAX_DURATION_MS`] (a larger one would overflow window bounds).
+    ///
+    /// # Examples
+    /// ```
+    /// use reprise_engine::{ParamSpec, Params};
+    /// let specs = [ParamSpec { name: "lateness_ms", default: "0", help: "allowed lateness" }];
+    /// let huge = Params::parse(&specs, &["lateness_ms=18446744073709551615".into()]).unwrap();
+    /// let error = huge.duration_ms("lateness_ms").unwrap_err().to_string();
+    /// assert!(error.contains("lateness_ms=18446744073709551615"), "{error}");
+    /// ```
+    pub fn duration_ms(&self, name: &str) -> Result<u64, EngineError> {
+        let ms: u64 = self.get(name)?;
+        if ms > crate::MAX_DURATION_MS {
+            return Err(EngineError::config(format!(
+                "parameter `{name}={ms}` is out of range: a duration in ms from 0 to {} \
+                 (2^60, about 36 million years)",
+                crate::MAX_DURATION_MS
+            )));
+        }
+        Ok(ms)
+    }
+
     /// All values, by name.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
         self.values.iter().map(|(k, v)| (k.as_str(), v.as_str()))

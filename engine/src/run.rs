@@ -314,9 +314,11 @@ pub fn run<J: Job>(
     })
     .map_err(|e| EngineError::config(format!("cannot start timely workers: {e}")))?;
 
-    // Drive progress while the workers run.
+    // Drive progress while the workers run; short naps first, so a short run ends soon.
+    let mut nap = Duration::from_millis(1);
     while !guards.guards().iter().all(|g| g.is_finished()) {
-        std::thread::sleep(Duration::from_millis(100));
+        std::thread::sleep(nap);
+        nap = (nap * 2).min(Duration::from_millis(100));
         if config
             .interrupt
             .as_ref()

@@ -191,8 +191,9 @@ pub(crate) fn deal<E: Send + 'static>(
         next: 0,
         stop,
     };
-    // In a cluster every process reads the whole input, assigns the same epochs, and
-    // feeds every `processes`-th record (or log block) to its own workers.
+    // In a cluster every process reads the whole input and feeds every `processes`-th
+    // record (or log block) to its own workers, under either clock; under the event clock
+    // every process also assigns the same epochs.
     let mut counter = 0usize;
     let mut mine = move || {
         counter += 1;
@@ -273,6 +274,9 @@ pub(crate) fn deal<E: Send + 'static>(
                     match rx.recv_timeout(wait) {
                         Ok(record) => {
                             let event = record.map_err(|e| input_error(&name, e))?;
+                            if !mine() {
+                                continue; // another process feeds it
+                            }
                             dealt += 1;
                             if !chunker.push(&mut dealer, now_epoch().max(epoch), event) {
                                 break;

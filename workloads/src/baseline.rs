@@ -1,17 +1,45 @@
 //! Plain-Rust building blocks for the hand-written baselines (no timely, no differential).
 //!
-//! Written independently of the engine's window operator on purpose: the baselines are the
-//! oracle the engine is tested against, so they share no window code with it.
+//! Written independently of the engine on purpose: the baselines are the oracle the engine
+//! is tested against, so they share no window, epoch or close code with it. Window bounds
+//! come from the definitions here (an epoch `e` holds the event times
+//! `[e * epoch_ms, (e + 1) * epoch_ms)`; a window is complete at the first epoch that holds
+//! none of its times), never from the engine's helpers.
 
+use std::cmp::Reverse;
 use std::collections::BTreeMap;
 use std::hash::Hash;
 
 use reprise_datasets::nexmark::{Auction, Bid, Event};
 use reprise_engine::window::TumblingWindow;
-use reprise_engine::{Epoch, EpochConfig};
+use reprise_engine::{Clock, Epoch, EpochConfig};
 use rustc_hash::FxHashMap;
 
-use crate::nexmark::winning_bids::{Valid, auction_close, bid_expiry, during, precedence};
+use crate::nexmark::winning_bids::Valid;
+
+/// The first epoch that starts at or after `time_ms`: from there on no event time below
+/// `time_ms` arrives in order, so a window of times `< time_ms` is complete.
+pub fn first_epoch_from(time_ms: u64, epoch_ms: u64) -> Epoch {
+    match time_ms {
+        0 => 0,
+        t => (t - 1) / epoch_ms + 1,
+    }
+}
+
+/// The first epoch that starts after `time_ms`: a window holding times up to and including
+/// `time_ms` (a session, an auction until its expiry) is complete there.
+pub fn first_epoch_after(time_ms: u64, epoch_ms: u64) -> Epoch {
+    first_epoch_from(time_ms.saturating_add(1), epoch_ms)
+}
+
+/// The time windows see for an event of `epoch`: its own time, or under the processing
+/// clock the start of the epoch it arrived in (Flink's PROCTIME).
+pub fn window_time(epochs: &EpochConfig, event_time_ms: u64, epoch: Epoch) -> u64 {
+    match epochs.clock {
+        Clock::Event => event_time_ms,
+        Clock::Processing => epoch.saturating_mul(epochs.epoch_ms),
+    }
+}
 
 /// Per tumbling window and key, a running sum, emitted as a collection of
 /// `(window_start, key, sum)` that changes at every epoch and is retracted at the window's
@@ -44,7 +72,7 @@ impl<K: Clone + Hash + Eq> WindowedSums<K> {
     }
 
     fn closes_at(&self, start: u64) -> Epoch {
-        (start + self.size_ms + self.lateness_ms).div_ceil(self.epoch_ms)
+        first_epoch_from(start + self.size_ms + self.lateness_ms, self.epoch_ms)
     }
 
     /// Adds `value` for `key` at event time `time_ms`, in epoch `epoch` (never decreasing).
@@ -133,7 +161,7 @@ pub fn count_per_window<E, K: Clone + Hash + Eq, R>(
     for (epoch, event) in events {
         counts.advance(epoch, &mut out);
         keys(&event, &mut |key, time_ms| {
-            counts.add(epoch, key, epochs.time_ms(time_ms, epoch), 1, &mut out)
+            counts.add(epoch, key, window_time(epochs, time_ms, epoch), 1, &mut out)
         });
     }
     counts.finish(&mut out);
@@ -176,7 +204,7 @@ impl<S: Default, R, F: Fn(u64, &S) -> Vec<(R, i64)>> WindowedRows<S, R, F> {
     }
 
     fn closes_at(&self, start: u64) -> Epoch {
-        (start + self.size_ms + self.lateness_ms).div_ceil(self.epoch_ms)
+        first_epoch_from(start + self.size_ms + self.lateness_ms, self.epoch_ms)
     }
 
     /// Changes window `start` at `epoch` (epochs never decrease), unless it has closed.
@@ -347,17 +375,25 @@ impl AuctionBook {
         };
         self.close_until(epoch, report);
         let valid = self.valid;
+        // The definition: a bid counts for its auction from the auction's time to its
+        // expiry, both included; the highest price wins, then the earliest, then the
+        // lowest bidder, then the whole bid.
         let counts = |auction: &Auction, bid: &Bid| {
-            bid.auction == auction.id && during(auction, bid) && valid(auction, bid)
+            bid.auction == auction.id
+                && (auction.date_time..=auction.expires).contains(&bid.date_time)
+                && valid(auction, bid)
         };
-        let beats = |bid: &Bid, best: &Option<Bid>| {
-            best.as_ref()
-                .is_none_or(|b| precedence(bid) < precedence(b))
-        };
+        fn rank(bid: &Bid) -> (Reverse<u64>, u64, u64, &Bid) {
+            (Reverse(bid.price), bid.date_time, bid.bidder, bid)
+        }
+        let beats =
+            |bid: &Bid, best: &Option<Bid>| best.as_ref().is_none_or(|b| rank(bid) < rank(b));
+        let epoch_ms = self.epochs.epoch_ms;
         let mut before: BTreeMap<u64, Option<Bid>> = BTreeMap::new();
         auctions.sort_unstable();
         for auction in auctions {
-            let close = auction_close(&auction, &self.epochs);
+            // Closed once no epoch can hold a time up to its expiry.
+            let close = first_epoch_after(auction.expires, epoch_ms);
             if close <= epoch {
                 continue; // late: closed on arrival
             }
@@ -388,7 +424,8 @@ impl AuctionBook {
                     }
                 }
                 None => {
-                    let expiry = bid_expiry(&bid, &self.epochs);
+                    // Its auction can no longer arrive in time once its own time has passed.
+                    let expiry = first_epoch_after(bid.date_time, epoch_ms);
                     // A bid past its own expiry can no longer meet its auction: late.
                     if expiry > epoch {
                         self.waiting.push((expiry, bid));

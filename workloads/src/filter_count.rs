@@ -137,7 +137,10 @@ impl Definition for FilterCount {
         Ok(Self {
             threshold: params.get("threshold")?,
             partitions,
-            window: TumblingWindow::new(params.get("window_ms")?, params.get("lateness_ms")?)?,
+            window: TumblingWindow::new(
+                params.duration_ms("window_ms")?,
+                params.duration_ms("lateness_ms")?,
+            )?,
         })
     }
 

@@ -10,7 +10,7 @@ use reprise_engine::{EngineError, Epoch, EpochConfig, Job, JobContext, ParamSpec
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
-use crate::baseline::WindowedRows;
+use crate::baseline::{WindowedRows, window_time};
 use crate::workload::{Definition, WorkloadInfo};
 
 /// One address's traffic in one window.
@@ -113,7 +113,7 @@ impl Job for TrafficShare {
         let size = self.window.size_ms;
         let mut windows = WindowedRows::new(size, self.window.lateness_ms, epochs.epoch_ms, rows);
         for (epoch, flow) in flows {
-            let start = epochs.time_ms(flow.ts, epoch) / size * size;
+            let start = window_time(epochs, flow.ts, epoch) / size * size;
             let bytes = flow.bytes as i64;
             windows.update(
                 epoch,
@@ -171,7 +171,10 @@ impl Definition for TrafficShare {
 
     fn from_params(params: &Params) -> Result<Self, EngineError> {
         Ok(Self {
-            window: TumblingWindow::new(params.get("window_ms")?, params.get("lateness_ms")?)?,
+            window: TumblingWindow::new(
+                params.duration_ms("window_ms")?,
+                params.duration_ms("lateness_ms")?,
+            )?,
         })
     }
 

@@ -132,7 +132,10 @@ impl Definition for UserVisitsJob {
     fn from_params(params: &Params) -> Result<Self, EngineError> {
         Ok(Self {
             day: params.get("day")?,
-            window: TumblingWindow::new(params.get("window_ms")?, params.get("lateness_ms")?)?,
+            window: TumblingWindow::new(
+                params.duration_ms("window_ms")?,
+                params.duration_ms("lateness_ms")?,
+            )?,
         })
     }
 

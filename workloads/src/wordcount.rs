@@ -145,7 +145,10 @@ impl Definition for Wordcount {
 
     fn from_params(params: &Params) -> Result<Self, EngineError> {
         Ok(Self {
-            window: TumblingWindow::new(params.get("window_ms")?, params.get("lateness_ms")?)?,
+            window: TumblingWindow::new(
+                params.duration_ms("window_ms")?,
+                params.duration_ms("lateness_ms")?,
+            )?,
         })
     }
 

@@ -8,13 +8,13 @@ use std::time::{Duration, Instant};
 
 use reprise_datasets::Generator;
 use reprise_datasets::format::{
-    Format, FormatError, decode_record, encode_record, read_records, write_records,
+    Format, FormatError, decode_record, encode_record, read_checked_records, write_records,
 };
 use reprise_engine::digest::{DigestBuilder, DigestLog, record_hash};
 use reprise_engine::output::{FileFormat, OutputFile, OutputSpec, OutputStats};
 use reprise_engine::{
     Clock, EngineError, Epoch, EpochConfig, EventClock, Job, ParamSpec, Params, Progress, Records,
-    RunConfig, RunResult, Source, SourceError, run,
+    RunConfig, RunResult, Source, SourceError, check_event_time, run,
 };
 use reprise_kafka::{Bounds, KafkaUrl, Order};
 use serde::Serialize;
@@ -222,7 +222,8 @@ fn open_records<E: Job>(
         }
         None => ("<stdin>".to_string(), Box::new(std::io::stdin())),
     };
-    let records = read_records::<E::Event>(reader, dataset_format(format)).map(|r| {
+    let check = |event: &E::Event| check_event_time(E::event_time_ms(event)).map(|_| ());
+    let records = read_checked_records(reader, dataset_format(format), check).map(|r| {
         r.map_err(|e| match e {
             FormatError::Malformed { line, message } => SourceError::line(line, message),
             FormatError::Io(e) => SourceError {
@@ -272,7 +273,11 @@ impl<D: Definition> Workload for Registered<D> {
                     Clock::Event => Order::EventTime,
                     Clock::Processing => Order::Arrival,
                 };
-                let parse = Box::new(move |bytes: &[u8]| decode_record(bytes, format));
+                let parse = Box::new(move |bytes: &[u8]| {
+                    let event = decode_record(bytes, format)?;
+                    check_event_time(D::event_time_ms(&event))?;
+                    Ok(event)
+                });
                 let records = reprise_kafka::records(url, order, *bounds, parse, D::event_time_ms)?;
                 Source::Read {
                     name: url.to_string(),

@@ -36,7 +36,7 @@ pub use max::WindowMax;
 pub use session::{SessionSum, SessionWindow};
 pub use sum::WindowSum;
 
-use crate::{EngineError, Epoch, EpochConfig};
+use crate::{EngineError, Epoch, EpochConfig, check_duration};
 
 /// Fixed-size, non-overlapping windows of event time.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -48,14 +48,15 @@ pub struct TumblingWindow {
 }
 
 impl TumblingWindow {
-    /// A window of `size_ms` (at least 1) accepting events up to `lateness_ms` late.
+    /// A window of `size_ms` (at least 1) accepting events up to `lateness_ms` late;
+    /// both at most [`crate::MAX_DURATION_MS`].
     pub fn new(size_ms: u64, lateness_ms: u64) -> Result<Self, EngineError> {
         if size_ms == 0 {
             return Err(EngineError::config("window size must be at least 1 ms"));
         }
         Ok(Self {
-            size_ms,
-            lateness_ms,
+            size_ms: check_duration("a window size", size_ms)?,
+            lateness_ms: check_duration("an allowed lateness", lateness_ms)?,
         })
     }
 
@@ -73,8 +74,15 @@ impl TumblingWindow {
 
     /// The epoch at which the window starting at `start_ms` closes and is retracted.
     pub fn closing_epoch(&self, start_ms: u64, epochs: &EpochConfig) -> Epoch {
-        epochs.closing_epoch(start_ms + self.size_ms + self.lateness_ms)
+        epochs.closing_epoch(close_ms(start_ms, self.size_ms, self.lateness_ms))
     }
+}
+
+/// The time a window starting at `start_ms` stops accepting events. Saturates: with the
+/// bounds on event times and durations it never needs to, but a wrapped bound would close
+/// a window at once and drop its events silently.
+fn close_ms(start_ms: u64, size_ms: u64, lateness_ms: u64) -> u64 {
+    start_ms.saturating_add(size_ms).saturating_add(lateness_ms)
 }
 
 /// Overlapping windows of event time: `size_ms` long, one starting every `slide_ms`
@@ -98,9 +106,9 @@ impl HoppingWindow {
             )));
         }
         Ok(Self {
-            size_ms,
+            size_ms: check_duration("a window size", size_ms)?,
             slide_ms,
-            lateness_ms,
+            lateness_ms: check_duration("an allowed lateness", lateness_ms)?,
         })
     }
 }
@@ -134,7 +142,7 @@ impl WindowAssigner for HoppingWindow {
         }
     }
     fn closing_epoch(&self, start_ms: u64, epochs: &EpochConfig) -> Epoch {
-        epochs.closing_epoch(start_ms + self.size_ms + self.lateness_ms)
+        epochs.closing_epoch(close_ms(start_ms, self.size_ms, self.lateness_ms))
     }
 }
 

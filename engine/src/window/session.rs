@@ -2,9 +2,11 @@
 //!
 //! A session of events at times `first..=last` spans `[first, last + gap)`. As in Flink,
 //! sessions whose spans overlap or touch merge, so two events exactly `gap` apart share a
-//! session. A session closes at its end plus the allowed lateness; once closed it is gone,
-//! and a later event starts a new session even if it falls within the gap (Flink purges a
-//! fired session's state the same way).
+//! session: an event at exactly `last + gap` still extends it. So a session closes at the
+//! first epoch that starts after its end plus the allowed lateness (not at the end, as a
+//! tumbling window does: that epoch may hold an event at exactly the end). Once closed it
+//! is gone, and a later event starts a new session even if it falls within the gap (Flink
+//! purges a fired session's state the same way).
 //!
 //! Merging runs of events is associative and commutative, so each worker first merges an
 //! epoch's events of a key into runs, and the key's owner merges those runs into the open
@@ -22,7 +24,7 @@ use timely::dataflow::channels::pact::{Exchange, Pipeline};
 use timely::dataflow::operators::generic::Operator;
 
 use super::{Closes, pop_complete};
-use crate::{EngineError, Epoch, EpochConfig, HeldPerEpoch, JobContext};
+use crate::{EngineError, Epoch, EpochConfig, HeldPerEpoch, JobContext, check_duration};
 
 /// Per-key windows that extend while events keep arriving at most `gap_ms` apart.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -35,21 +37,32 @@ pub struct SessionWindow {
 
 impl SessionWindow {
     /// Sessions split by pauses longer than `gap_ms` (at least 1), accepting events up to
-    /// `lateness_ms` late.
+    /// `lateness_ms` late; both at most [`crate::MAX_DURATION_MS`].
     pub fn new(gap_ms: u64, lateness_ms: u64) -> Result<Self, EngineError> {
         if gap_ms == 0 {
             return Err(EngineError::config("a session gap must be at least 1 ms"));
         }
         Ok(Self {
-            gap_ms,
-            lateness_ms,
+            gap_ms: check_duration("a session gap", gap_ms)?,
+            lateness_ms: check_duration("an allowed lateness", lateness_ms)?,
         })
     }
 
     /// The epoch at which a session ending at `end_ms` (its last event plus the gap)
-    /// closes and is retracted.
+    /// closes and is retracted: the first epoch that starts after `end_ms` plus the
+    /// lateness, since an event at exactly `end_ms` still joins the session.
+    ///
+    /// # Examples
+    /// ```
+    /// use reprise_engine::EpochConfig;
+    /// use reprise_engine::window::SessionWindow;
+    /// let sessions = SessionWindow::new(10_000, 0).unwrap();
+    /// // Bids at 0 and 10,000 share a session: it cannot close in epoch 1000 of 10 ms,
+    /// // which holds the time 10,000.
+    /// assert_eq!(sessions.closing_epoch(10_000, &EpochConfig::event_time(10)), 1001);
+    /// ```
     pub fn closing_epoch(&self, end_ms: u64, epochs: &EpochConfig) -> Epoch {
-        epochs.closing_epoch(end_ms + self.lateness_ms)
+        epochs.first_epoch_after(end_ms.saturating_add(self.lateness_ms))
     }
 }
 
@@ -132,7 +145,7 @@ where
                                         "session windows need an insert-only input, got a retraction"
                                     );
                                     let at = epochs.time_ms(*event_time, time);
-                                    if window.closing_epoch(at + gap, &epochs) <= time {
+                                    if window.closing_epoch(at.saturating_add(gap), &epochs) <= time {
                                         late += 1;
                                     } else {
                                         events

@@ -3,7 +3,9 @@
 //! `GROUP BY bidder, SESSION(dateTime, INTERVAL '10' SECOND)`).
 //!
 //! As in Flink, bids exactly one gap apart share a session, a session spans
-//! `[first bid, last bid + gap)`, and it closes (its final row) at its end.
+//! `[first bid, last bid + gap)`, and it closes (its final row) once event time has passed
+//! its end plus the allowed lateness (`lateness_ms`, default 0): a bid at exactly the end
+//! still joins it, whatever the epoch length.
 
 use differential_dataflow::VecCollection;
 use reprise_datasets::nexmark::{Event, Nexmark};
@@ -12,6 +14,7 @@ use reprise_engine::{EngineError, Epoch, EpochConfig, Job, JobContext, ParamSpec
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
+use crate::baseline::{first_epoch_after, window_time};
 use crate::workload::{Definition, WorkloadInfo};
 
 /// One bidder's session.
@@ -68,7 +71,11 @@ impl Job for Q11 {
         emit: &mut dyn FnMut(Epoch, &BidderSession, i64),
     ) {
         let gap = self.window.gap_ms;
-        let closes_at = |last: u64| epochs.closing_epoch(last + gap + self.window.lateness_ms);
+        // A bid exactly `gap` after the last one still joins its session (Flink's session
+        // windows merge touching spans), so a session is complete only at the first epoch
+        // that starts after its end plus the lateness.
+        let closes_at =
+            |last: u64| first_epoch_after(last + gap + self.window.lateness_ms, epochs.epoch_ms);
         let row = |bidder, (first, last, count): (u64, u64, i64)| BidderSession {
             bidder,
             bid_count: count,
@@ -113,7 +120,7 @@ impl Job for Q11 {
         for (epoch, event) in events {
             advance(epoch, &mut open, &mut before, emit);
             let Event::Bid(bid) = event else { continue };
-            let time = epochs.time_ms(bid.date_time, epoch);
+            let time = window_time(epochs, bid.date_time, epoch);
             if closes_at(time) <= epoch {
                 continue; // late: its session would have closed already
             }
@@ -148,6 +155,7 @@ impl Definition for Q11 {
                 default: "10000",
                 help: "a session ends after a pause longer than gap_ms",
             },
+            super::LATENESS_MS,
         ],
         dataset: "nexmark",
         input_format: super::INPUT_FORMAT,
@@ -158,7 +166,10 @@ impl Definition for Q11 {
 
     fn from_params(params: &Params) -> Result<Self, EngineError> {
         Ok(Q11 {
-            window: SessionWindow::new(params.get("gap_ms")?, 0)?,
+            window: SessionWindow::new(
+                params.duration_ms("gap_ms")?,
+                params.duration_ms("lateness_ms")?,
+            )?,
         })
     }
 

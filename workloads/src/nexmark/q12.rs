@@ -95,7 +95,7 @@ impl Definition for Q12 {
 
     fn from_params(params: &Params) -> Result<Self, EngineError> {
         Ok(Q12 {
-            window: TumblingWindow::new(params.get("window_ms")?, 0)?,
+            window: TumblingWindow::new(params.duration_ms("window_ms")?, 0)?,
         })
     }
 

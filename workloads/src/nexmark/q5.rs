@@ -13,7 +13,7 @@ use reprise_engine::{EngineError, Epoch, EpochConfig, Job, JobContext, ParamSpec
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
-use crate::baseline::WindowedRows;
+use crate::baseline::{WindowedRows, window_time};
 use crate::workload::{Definition, WorkloadInfo};
 
 /// An auction with the most bids in a window.
@@ -100,7 +100,7 @@ impl Job for Q5 {
         for (epoch, event) in events {
             windows.advance(epoch, emit);
             let Event::Bid(bid) = event else { continue };
-            let time = epochs.time_ms(bid.date_time, epoch);
+            let time = window_time(epochs, bid.date_time, epoch);
             // Every window [start, start + size) holding `time`, starts a multiple of slide.
             let mut start = time - time % slide;
             loop {
@@ -138,6 +138,7 @@ impl Definition for Q5 {
                 default: "2000",
                 help: "a window starts every slide_ms (must divide window_ms)",
             },
+            super::LATENESS_MS,
         ],
         dataset: "nexmark",
         input_format: super::INPUT_FORMAT,
@@ -148,7 +149,11 @@ impl Definition for Q5 {
 
     fn from_params(params: &Params) -> Result<Self, EngineError> {
         Ok(Q5 {
-            window: HoppingWindow::new(params.get("window_ms")?, params.get("slide_ms")?, 0)?,
+            window: HoppingWindow::new(
+                params.duration_ms("window_ms")?,
+                params.duration_ms("slide_ms")?,
+                params.duration_ms("lateness_ms")?,
+            )?,
         })
     }
 

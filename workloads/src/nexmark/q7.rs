@@ -14,7 +14,7 @@ use reprise_engine::{EngineError, Epoch, EpochConfig, Job, JobContext, Params};
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
-use crate::baseline::WindowedRows;
+use crate::baseline::{WindowedRows, window_time};
 use crate::workload::{Definition, WorkloadInfo};
 
 /// A bid at its window's highest price.
@@ -94,7 +94,7 @@ impl Job for Q7 {
         for (epoch, event) in events {
             windows.advance(epoch, emit);
             let Event::Bid(bid) = event else { continue };
-            let time = epochs.time_ms(bid.date_time, epoch);
+            let time = window_time(epochs, bid.date_time, epoch);
             windows.update(
                 epoch,
                 time - time % size,
@@ -119,7 +119,7 @@ impl Definition for Q7 {
     const INFO: WorkloadInfo = WorkloadInfo {
         name: "nexmark-q7",
         summary: "Nexmark q7: per 10 s tumbling window, the bids at the window's highest price, ties kept",
-        params: &[super::RATE, super::TUMBLING_WINDOW_MS],
+        params: &[super::RATE, super::TUMBLING_WINDOW_MS, super::LATENESS_MS],
         dataset: "nexmark",
         input_format: super::INPUT_FORMAT,
         output_format: "window_start,auction,bidder,price,date_time,extra",
@@ -129,7 +129,10 @@ impl Definition for Q7 {
 
     fn from_params(params: &Params) -> Result<Self, EngineError> {
         Ok(Q7 {
-            window: TumblingWindow::new(params.get("window_ms")?, 0)?,
+            window: TumblingWindow::new(
+                params.duration_ms("window_ms")?,
+                params.duration_ms("lateness_ms")?,
+            )?,
         })
     }
 

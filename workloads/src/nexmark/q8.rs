@@ -14,6 +14,7 @@ use reprise_engine::{EngineError, Epoch, EpochConfig, Job, JobContext, Params};
 use rustc_hash::{FxHashMap, FxHashSet};
 use serde::{Deserialize, Serialize};
 
+use crate::baseline::{first_epoch_from, window_time};
 use crate::workload::{Definition, WorkloadInfo};
 
 /// A person who opened an auction in the window they registered in.
@@ -91,11 +92,15 @@ impl Job for Q8 {
             name: name.clone(),
             window_start: start,
         };
+        // A window [start, start + size) is complete at the first epoch that starts at or
+        // after its end plus the lateness.
+        let (size, lateness) = (self.window.size_ms, self.window.lateness_ms);
+        let closes_at = |start: u64| first_epoch_from(start + size + lateness, epochs.epoch_ms);
         let mut windows: std::collections::BTreeMap<u64, Window> = Default::default();
         for (epoch, event) in events {
             // Close every window due by this epoch, in order, retracting its rows.
             while let Some((&start, _)) = windows.first_key_value() {
-                let close = self.window.closing_epoch(start, epochs);
+                let close = closes_at(start);
                 if close > epoch {
                     break;
                 }
@@ -106,9 +111,9 @@ impl Job for Q8 {
                     }
                 }
             }
-            let time = epochs.time_ms(event.date_time(), epoch);
-            let start = self.window.start_of(time);
-            if self.window.closing_epoch(start, epochs) <= epoch {
+            let time = window_time(epochs, event.date_time(), epoch);
+            let start = time - time % size;
+            if closes_at(start) <= epoch {
                 continue; // late
             }
             let window = windows.entry(start).or_default();
@@ -130,7 +135,7 @@ impl Job for Q8 {
             }
         }
         for (start, window) in windows {
-            let close = self.window.closing_epoch(start, epochs);
+            let close = closes_at(start);
             for (id, name) in &window.persons {
                 if window.sellers.contains(id) {
                     emit(close, &row(start, *id, name), -1);
@@ -146,7 +151,7 @@ impl Definition for Q8 {
     const INFO: WorkloadInfo = WorkloadInfo {
         name: "nexmark-q8",
         summary: "Nexmark q8: people who opened an auction in the 10 s window they registered in",
-        params: &[super::RATE, super::TUMBLING_WINDOW_MS],
+        params: &[super::RATE, super::TUMBLING_WINDOW_MS, super::LATENESS_MS],
         dataset: "nexmark",
         input_format: super::INPUT_FORMAT,
         output_format: "id,name,window_start",
@@ -156,7 +161,10 @@ impl Definition for Q8 {
 
     fn from_params(params: &Params) -> Result<Self, EngineError> {
         Ok(Q8 {
-            window: TumblingWindow::new(params.get("window_ms")?, 0)?,
+            window: TumblingWindow::new(
+                params.duration_ms("window_ms")?,
+                params.duration_ms("lateness_ms")?,
+            )?,
         })
     }
 

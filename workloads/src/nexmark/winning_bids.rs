@@ -52,12 +52,12 @@ pub fn during(auction: &Auction, bid: &Bid) -> bool {
 
 /// The epoch at which an auction closes: no valid bid can arrive from then on.
 pub fn auction_close(auction: &Auction, epochs: &EpochConfig) -> Epoch {
-    epochs.closing_epoch(auction.expires + 1)
+    epochs.first_epoch_after(auction.expires)
 }
 
 /// The epoch from which an unmatched bid can no longer meet its auction.
 pub fn bid_expiry(bid: &Bid, epochs: &EpochConfig) -> Epoch {
-    epochs.closing_epoch(bid.date_time + 1)
+    epochs.first_epoch_after(bid.date_time)
 }
 
 /// An open auction and its best bid so far.
