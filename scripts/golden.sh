@@ -102,3 +102,9 @@ if [ ! -e "$golden/wordcount-2p-processing.rlog" ]; then
   record wordcount-2p-processing "$reprise" cluster --processes 2 run wordcount --input "$lines" --clock processing --epoch-ms 1 --workers 1 -p window_ms=5
   rm -f "$lines"
 fi
+# Format version 2 (input checks per epoch, recording ids): a compressed single-process log
+# and a 2-process cluster's, event time.
+# shellcheck disable=SC2046
+record nexmark-q5-2w-20ms-v2 "$reprise" run nexmark-q5 --events 3000 --seed 33 --workers 2 --epoch-ms 20 $(small nexmark-q5) -p window_ms=500 -p slide_ms=100
+# shellcheck disable=SC2046
+record traffic-share-2p-50ms-v2 "$reprise" cluster --processes 2 run traffic-share --events 4000 --seed 34 --workers 2 --epoch-ms 50 $(small traffic-share)

@@ -47,6 +47,22 @@ pub struct Liveness {
     lost: mpsc::Receiver<String>,
     lost_peer: std::sync::Mutex<Option<String>>,
     finished: Arc<AtomicBool>,
+    /// Process 0's random id for this run, the same in every process: it marks every
+    /// part of the run's input log as one recording.
+    pub run_id: u64,
+}
+
+/// A random number, different in every process and every call.
+pub fn random_id() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    hasher.write_u32(std::process::id());
+    hasher.finish()
 }
 
 impl Liveness {
@@ -83,7 +99,37 @@ impl Liveness {
     }
 }
 
-const GREETING: &str = "REPRISE-CLUSTER-1";
+const GREETING: &str = "REPRISE-CLUSTER-2";
+
+/// Keeps the panics of timely's communication threads off standard error. When a peer
+/// dies they panic ("timely communication error: ...", then "MergeQueue poisoned") before
+/// the liveness watch reports the loss as one proper error naming the peer; other panics
+/// (a job's bug) are still printed.
+pub fn quiet_communication_panics() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let default = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let message = info
+                .payload()
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| info.payload().downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            let thread = std::thread::current();
+            let name = thread.name().unwrap_or("");
+            let communication = name.starts_with("timely:send")
+                || name.starts_with("timely:recv")
+                || message.starts_with("timely communication error")
+                || message == "MergeQueue poisoned."
+                || message.starts_with("Send thread panic")
+                || message.starts_with("Recv thread panic");
+            if !communication {
+                default(info);
+            }
+        }));
+    });
+}
 
 /// Checks that every process of the cluster is up and runs the same job, then returns
 /// the liveness watch. Fails fast on a port in use, a peer that never answers (after
@@ -185,17 +231,27 @@ pub fn preflight(spec: &ClusterSpec) -> Result<Liveness, EngineError> {
     // until they have closed theirs, so that no timely connection lands in a listener
     // that is about to close.
     drop(listener);
+    // Every process offers an id for the run; process 0's is the one all keep.
+    let mut run_id = random_id();
     for stream in accepted.iter_mut() {
         stream
-            .write_all(b"READY\n")
+            .write_all(format!("READY {run_id}\n").as_bytes())
             .map_err(|e| EngineError::io("talking to a cluster peer", e))?;
     }
     for (peer, reader) in replies.iter_mut() {
         let address = &spec.addresses[*peer];
-        if read_line(reader, address)? != "READY" {
-            return Err(EngineError::config(format!(
-                "process {peer} at {address} broke the start-up protocol"
-            )));
+        let line = read_line(reader, address)?;
+        let offered = line
+            .strip_prefix("READY ")
+            .and_then(|id| id.parse::<u64>().ok());
+        match offered {
+            Some(id) if *peer == 0 => run_id = id,
+            Some(_) => {}
+            None => {
+                return Err(EngineError::config(format!(
+                    "process {peer} at {address} broke the start-up protocol"
+                )));
+            }
         }
     }
 
@@ -239,6 +295,7 @@ pub fn preflight(spec: &ClusterSpec) -> Result<Liveness, EngineError> {
         lost: lost_rx,
         lost_peer: Default::default(),
         finished,
+        run_id,
     })
 }
 

@@ -29,7 +29,7 @@ pub enum EngineError {
         message: String,
     },
     /// An input log is damaged or not a log this build can read.
-    #[error("{path}: {message} (at byte {offset}, epoch {epoch})")]
+    #[error("{path}: {message} (at byte {offset}, {})", log_epoch(*epoch))]
     Log {
         /// The log file.
         path: String,
@@ -74,5 +74,15 @@ impl EngineError {
             context: context.into(),
             source,
         }
+    }
+}
+
+/// Where in a log's epochs damage lies, for messages: after the last marker of a complete
+/// log, every epoch is closed.
+fn log_epoch(epoch: Epoch) -> String {
+    if epoch == Epoch::MAX {
+        "after every epoch".to_string()
+    } else {
+        format!("epoch {epoch}")
     }
 }

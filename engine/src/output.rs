@@ -68,6 +68,9 @@ pub struct OutputSpec {
     pub target: OutputTarget,
     /// Which rows.
     pub emit: Emit,
+    /// The record's fields, comma-separated: the CSV header of an output with no rows
+    /// (otherwise the header is read off the first row's record).
+    pub columns: Option<String>,
 }
 
 impl OutputSpec {
@@ -79,6 +82,7 @@ impl OutputSpec {
                 format,
             },
             emit,
+            columns: None,
         }
     }
 }
@@ -311,7 +315,20 @@ impl OutputFile {
     pub fn finish(self) -> Result<OutputStats, EngineError> {
         let context = format!("writing output to {}", self.spec.target.name());
         let flushed = match self.out {
-            Out::Csv(mut out) => out.flush(),
+            Out::Csv(mut out) => {
+                // A CSV file always starts with its header, even with no rows.
+                let header = match (&self.spec.columns, self.header_written) {
+                    (Some(columns), false) => {
+                        let fields = ["epoch", "kind"]
+                            .into_iter()
+                            .chain(columns.split(','))
+                            .chain(["diff"]);
+                        out.write_record(fields).map_err(std::io::Error::other)
+                    }
+                    _ => Ok(()),
+                };
+                header.and_then(|()| out.flush())
+            }
             Out::Json(mut out) => out.flush(),
             Out::Messages(sink, _) => return sink.finish().map(|()| self.stats),
         };

@@ -14,8 +14,16 @@ pub struct ParamSpec {
     pub name: &'static str,
     /// Default value, as text.
     pub default: &'static str,
-    /// What it controls, in a few words.
+    /// What it controls, in a few words; a generator's parameter starts with `generator:`.
     pub help: &'static str,
+}
+
+impl ParamSpec {
+    /// Whether it shapes only the generated input (its help starts with `generator:`), and
+    /// so means nothing for input read from a file, a topic or a log.
+    pub fn is_generator(&self) -> bool {
+        self.help.starts_with("generator:")
+    }
 }
 
 /// A validated set of parameter values: every declared parameter, defaulted where unset.
@@ -73,6 +81,37 @@ impl Params {
         })?;
         raw.parse()
             .map_err(|e| EngineError::config(format!("parameter `{name}={raw}` is not valid: {e}")))
+    }
+
+    /// The value of `name`, which must lie in `range`: generators size tables by their
+    /// parameters, so an unchecked one can exhaust memory or overflow.
+    ///
+    /// # Examples
+    /// ```
+    /// use reprise_engine::{ParamSpec, Params};
+    /// let specs = [ParamSpec { name: "vocabulary", default: "1000", help: "distinct words" }];
+    /// let huge = Params::parse(&specs, &["vocabulary=10000000000".into()]).unwrap();
+    /// let error = huge.get_in("vocabulary", 1..=100_000_000u64).unwrap_err().to_string();
+    /// assert!(error.contains("vocabulary=10000000000") && error.contains("1 to 100000000"), "{error}");
+    /// ```
+    pub fn get_in<T>(
+        &self,
+        name: &str,
+        range: std::ops::RangeInclusive<T>,
+    ) -> Result<T, EngineError>
+    where
+        T: FromStr + PartialOrd + std::fmt::Display,
+        T::Err: std::fmt::Display,
+    {
+        let value: T = self.get(name)?;
+        if !range.contains(&value) {
+            return Err(EngineError::config(format!(
+                "parameter `{name}={value}` is out of range: {} to {}",
+                range.start(),
+                range.end()
+            )));
+        }
+        Ok(value)
     }
 
     /// The value of `name` as a duration in milliseconds, at most

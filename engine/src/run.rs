@@ -149,6 +149,23 @@ struct WorkerSummary {
     late_events: u64,
 }
 
+/// A writer thread of the run (output file, input log): its first error stops the run at
+/// once (a full disk, a missing folder), instead of when the run ends.
+fn writer<T: Send + 'static>(
+    name: &str,
+    shared: &Arc<Shared>,
+    work: impl FnOnce() -> Result<T, EngineError> + Send + 'static,
+) -> Result<std::thread::JoinHandle<Option<T>>, EngineError> {
+    let shared = Arc::clone(shared);
+    helper(name, move || match work() {
+        Ok(done) => Some(done),
+        Err(error) => {
+            shared.fail(error);
+            None
+        }
+    })
+}
+
 /// A thread of the run besides the workers, started only when needed.
 fn helper<T: Send + 'static>(
     name: &str,
@@ -186,6 +203,9 @@ pub fn run<J: Job>(
         .map_or((0, 1), |c| (c.process, c.processes()));
     // Check the cluster before timely connects: timely hangs on a misconfigured one.
     let liveness = config.cluster.as_ref().map(preflight).transpose()?;
+    if liveness.is_some() {
+        crate::cluster::quiet_communication_panics();
+    }
     let shared = Arc::new(Shared::default());
     let started = Instant::now();
 
@@ -200,7 +220,7 @@ pub fn run<J: Job>(
                 Arc::new(move |record| closing_job.closing_epoch(record, &epochs));
             (
                 Some(tx),
-                Some(helper("output", move || {
+                Some(writer("output", &shared, move || {
                     write_output(spec, 1, closing, rx)
                 })?),
             )
@@ -209,12 +229,19 @@ pub fn run<J: Job>(
     };
     let (log_tx, log_writer) = match config.record.clone() {
         Some(mut spec) => {
-            // Each process records the events its own workers feed, to its own part.
+            // Each process records the events its own workers feed, to its own part; the
+            // parts of one run share process 0's id.
             spec.path = crate::log::part_path(&spec.path, process);
+            spec.header.part = process as u32;
+            spec.header.recording_id = liveness
+                .as_ref()
+                .map_or_else(crate::cluster::random_id, |l| l.run_id);
             let (tx, rx) = mpsc::channel();
             (
                 Some(tx),
-                Some(helper("log", move || write_log(spec, workers, rx))?),
+                Some(writer("log", &shared, move || {
+                    write_log(spec, workers, rx)
+                })?),
             )
         }
         None => (None, None),
@@ -419,17 +446,25 @@ pub fn run<J: Job>(
             }));
             drop(log);
             match writer.join() {
-                Ok(stats) => Some(stats?),
+                Ok(stats) => stats,
                 Err(_) => return Err(EngineError::Bug("the log writer thread panicked".into())),
             }
         }
         _ => None,
     };
     let output = match output_writer.map(|w| w.join()) {
-        Some(Ok(stats)) => Some(stats?),
+        Some(Ok(stats)) => stats,
         Some(Err(_)) => return Err(EngineError::Bug("the output writer thread panicked".into())),
         None => None,
     };
+    // A writer that failed while finishing reported it after the failure was taken.
+    let failure = failure.or_else(|| {
+        shared
+            .failure
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+    });
     if let Some(error) = failure {
         return Err(error);
     }

@@ -8,7 +8,7 @@ use reprise_engine::{EngineError, Epoch, EpochConfig, Job, JobContext, ParamSpec
 use serde::{Deserialize, Serialize};
 
 use crate::baseline::count_per_window;
-use crate::workload::{Definition, WorkloadInfo};
+use crate::workload::{Definition, RATE_RANGE, WorkloadInfo};
 
 /// Events kept in one window for one partition key.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -125,15 +125,11 @@ impl Definition for FilterCount {
         output_format: "window_start,key,count",
         default_epoch_ms: 100,
         csv: true,
+        windowed: true,
     };
 
     fn from_params(params: &Params) -> Result<Self, EngineError> {
-        let partitions: u64 = params.get("partitions")?;
-        if partitions == 0 {
-            return Err(EngineError::config(
-                "parameter `partitions` must be at least 1",
-            ));
-        }
+        let partitions: u64 = params.get_in("partitions", 1..=u64::MAX)?;
         Ok(Self {
             threshold: params.get("threshold")?,
             partitions,
@@ -149,10 +145,10 @@ impl Definition for FilterCount {
             seed,
             timeline: Timeline {
                 start_ms: 0,
-                rate_per_sec: params.get("rate")?,
+                rate_per_sec: params.get_in("rate", RATE_RANGE)?,
             },
-            ids: params.get("ids")?,
-            max_value: params.get("max_value")?,
+            ids: params.get_in("ids", 1..=u64::MAX)?,
+            max_value: params.get_in("max_value", 1..=u64::MAX)?,
         })
     }
 }

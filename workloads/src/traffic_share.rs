@@ -11,7 +11,7 @@ use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
 use crate::baseline::{WindowedRows, window_time};
-use crate::workload::{Definition, WorkloadInfo};
+use crate::workload::{Definition, RATE_RANGE, SKEW_RANGE, WorkloadInfo, ZIPF_KEYS_RANGE};
 
 /// One address's traffic in one window.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -167,6 +167,7 @@ impl Definition for TrafficShare {
         output_format: "window_start,ip,bytes,window_bytes,share_ppm",
         default_epoch_ms: 100,
         csv: true,
+        windowed: true,
     };
 
     fn from_params(params: &Params) -> Result<Self, EngineError> {
@@ -181,13 +182,13 @@ impl Definition for TrafficShare {
     fn dataset(params: &Params, seed: u64) -> Result<Flows, EngineError> {
         let timeline = Timeline {
             start_ms: 0,
-            rate_per_sec: params.get("rate")?,
+            rate_per_sec: params.get_in("rate", RATE_RANGE)?,
         };
         Ok(Flows::new(
             seed,
             timeline,
-            params.get("hosts")?,
-            params.get("skew")?,
+            params.get_in("hosts", ZIPF_KEYS_RANGE)?,
+            params.get_in("skew", SKEW_RANGE)?,
         ))
     }
 }

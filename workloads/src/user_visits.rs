@@ -8,7 +8,7 @@ use reprise_engine::{EngineError, Epoch, EpochConfig, Job, JobContext, ParamSpec
 use serde::{Deserialize, Serialize};
 
 use crate::baseline::count_per_window;
-use crate::workload::{Definition, WorkloadInfo};
+use crate::workload::{Definition, RATE_RANGE, SKEW_RANGE, WorkloadInfo, ZIPF_KEYS_RANGE};
 
 const DAY_MS: u64 = 86_400_000;
 
@@ -127,11 +127,15 @@ impl Definition for UserVisitsJob {
         output_format: "window_start,user_id,visits",
         default_epoch_ms: 60_000,
         csv: true,
+        windowed: true,
     };
 
     fn from_params(params: &Params) -> Result<Self, EngineError> {
         Ok(Self {
-            day: params.get("day")?,
+            day: params.get_in(
+                "day",
+                0..=reprise_engine::MAX_EVENT_TIME_MS / 86_400_000 - 1,
+            )?,
             window: TumblingWindow::new(
                 params.duration_ms("window_ms")?,
                 params.duration_ms("lateness_ms")?,
@@ -144,9 +148,12 @@ impl Definition for UserVisitsJob {
             seed,
             timeline: Timeline {
                 start_ms: 0,
-                rate_per_sec: params.get("rate")?,
+                rate_per_sec: params.get_in("rate", RATE_RANGE)?,
             },
-            users: Zipf::new(params.get("users")?, params.get("skew")?),
+            users: Zipf::new(
+                params.get_in("users", ZIPF_KEYS_RANGE)?,
+                params.get_in("skew", SKEW_RANGE)?,
+            ),
         })
     }
 }

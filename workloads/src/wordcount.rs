@@ -11,7 +11,7 @@ use reprise_engine::{EngineError, Epoch, EpochConfig, Job, JobContext, ParamSpec
 use serde::{Deserialize, Serialize};
 
 use crate::baseline::count_per_window;
-use crate::workload::{Definition, WorkloadInfo};
+use crate::workload::{Definition, RATE_RANGE, SKEW_RANGE, WorkloadInfo, ZIPF_KEYS_RANGE};
 
 /// One word's occurrences in one window.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -141,6 +141,7 @@ impl Definition for Wordcount {
         output_format: "window_start,word,count",
         default_epoch_ms: 100,
         csv: true,
+        windowed: true,
     };
 
     fn from_params(params: &Params) -> Result<Self, EngineError> {
@@ -157,10 +158,13 @@ impl Definition for Wordcount {
             seed,
             timeline: Timeline {
                 start_ms: 0,
-                rate_per_sec: params.get("rate")?,
+                rate_per_sec: params.get_in("rate", RATE_RANGE)?,
             },
-            vocabulary: Zipf::new(params.get("vocabulary")?, params.get("skew")?),
-            max_words: params.get("max_words")?,
+            vocabulary: Zipf::new(
+                params.get_in("vocabulary", ZIPF_KEYS_RANGE)?,
+                params.get_in("skew", SKEW_RANGE)?,
+            ),
+            max_words: params.get_in("max_words", 1..=10_000)?,
         })
     }
 }

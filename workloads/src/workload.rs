@@ -19,6 +19,13 @@ use reprise_engine::{
 use reprise_kafka::{Bounds, KafkaUrl, Order};
 use serde::Serialize;
 
+/// The range of a generator's event rate, in events per second of event time.
+pub const RATE_RANGE: std::ops::RangeInclusive<u64> = 1..=1_000_000_000_000;
+/// The range of a key count drawn with Zipf skew (its table takes 8 bytes a key).
+pub const ZIPF_KEYS_RANGE: std::ops::RangeInclusive<u64> = 1..=100_000_000;
+/// The range of a Zipf exponent.
+pub const SKEW_RANGE: std::ops::RangeInclusive<f64> = 0.0..=10.0;
+
 /// What `reprise list` shows about a workload.
 #[derive(Clone, Copy, Debug, Serialize)]
 pub struct WorkloadInfo {
@@ -38,6 +45,8 @@ pub struct WorkloadInfo {
     pub default_epoch_ms: u64,
     /// Whether its events fit CSV's flat rows (nested events need JSON lines).
     pub csv: bool,
+    /// Whether its output is windowed: its output file can hold `final` rows.
+    pub windowed: bool,
 }
 
 /// Where a run's events come from.
@@ -507,6 +516,9 @@ pub fn log_header(
         started_unix_ms: std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_millis() as u64),
+        // Set by the run: its process and the id its processes share.
+        recording_id: 0,
+        part: 0,
     }
 }
 

@@ -62,19 +62,6 @@ fn every_workload_matches_its_baseline_in_a_single_epoch() {
     }
 }
 
-/// Workloads whose output is windowed, so their output files have final rows.
-const WINDOWED: &[&str] = &[
-    "filter-count",
-    "traffic-share",
-    "user-visits",
-    "wordcount",
-    "nexmark-q5",
-    "nexmark-q7",
-    "nexmark-q8",
-    "nexmark-q11",
-    "nexmark-q12",
-];
-
 #[test]
 fn every_workload_writes_the_same_output_file_as_its_baseline() {
     let dir = std::env::temp_dir().join(format!("reprise-final-rows-{}", std::process::id()));
@@ -99,7 +86,7 @@ fn every_workload_writes_the_same_output_file_as_its_baseline() {
         assert!(engine_stats.update_rows > 0, "{name}: no output to compare");
         assert_eq!(
             engine_stats.final_rows > 0,
-            WINDOWED.contains(&name),
+            workload.info().windowed,
             "{name}: final rows ({}) only for windowed output",
             engine_stats.final_rows
         );

@@ -615,3 +615,209 @@ fn compare_writes_json_csv_and_svg_and_reports_a_wrong_digest_as_a_failure() {
     assert_eq!(wrong.len(), 1);
     assert_eq!(wrong[0]["workers"], 1);
 }
+
+/// Runs `reprise` with `args`, killing it after `limit`: a hang fails the test.
+fn reprise_within(args: &[&str], limit: std::time::Duration) -> (Output, std::time::Duration) {
+    let started = std::time::Instant::now();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_reprise"))
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > limit {
+            child.kill().unwrap();
+            let out = child.wait_with_output().unwrap();
+            panic!(
+                "reprise {args:?} still ran after {limit:?}: {}",
+                stderr(&out)
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    (child.wait_with_output().unwrap(), started.elapsed())
+}
+
+#[test]
+fn a_log_or_output_that_cannot_be_written_stops_the_run_at_once() {
+    // Regression: the run went on to the end (a minute and more) before saying so.
+    let dir = scratch("unwritable");
+    let endless = ["run", "filter-count", "--events", "3000000000", "-q"];
+    let missing = path(&dir, "no/such/folder/run.rlog");
+    let limit = std::time::Duration::from_secs(20);
+    let (out, took) = reprise_within(&[&endless[..], &["--record", &missing]].concat(), limit);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains(&missing), "{}", stderr(&out));
+    assert!(took < std::time::Duration::from_secs(10), "took {took:?}");
+
+    // A full disk: /dev/full refuses every write with "no space left on device".
+    if Path::new("/dev/full").exists() {
+        let (out, took) =
+            reprise_within(&[&endless[..], &["--record", "/dev/full"]].concat(), limit);
+        assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+        assert!(stderr(&out).contains("/dev/full"), "{}", stderr(&out));
+        assert!(took < std::time::Duration::from_secs(10), "took {took:?}");
+        let full = dir.join("full.csv");
+        std::os::unix::fs::symlink("/dev/full", &full).unwrap();
+        let full = full.display().to_string();
+        let (out, took) = reprise_within(&[&endless[..], &["--output", &full]].concat(), limit);
+        assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+        assert!(stderr(&out).contains(&full), "{}", stderr(&out));
+        assert!(took < std::time::Duration::from_secs(10), "took {took:?}");
+    }
+}
+
+#[test]
+fn a_replay_that_compares_nothing_does_not_claim_a_match() {
+    let dir = scratch("compares-nothing");
+    let log = path(&dir, "early.rlog");
+    // A run that panics in its first epoch leaves a log with no complete output.
+    let out = reprise(&[
+        "run",
+        "wordcount",
+        "--events",
+        "3000",
+        "--epoch-ms",
+        "20",
+        "-p",
+        "rate=2000",
+        "--inject-panic-at-epoch",
+        "0",
+        "--record",
+        &log,
+        "-q",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let out = reprise(&["replay", &log, "--format", "json", "-q"]);
+    let report: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    assert_eq!(report["matches"], serde_json::Value::Null, "{report}");
+    assert!(
+        report["unverified"]
+            .as_str()
+            .unwrap()
+            .contains("no epoch with recorded output"),
+        "{report}"
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let out = reprise(&["replay", &log]);
+    assert!(
+        stdout(&out).contains("NOT CHECKED") && !stdout(&out).contains("matches"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn generator_sizes_out_of_range_are_refused_before_the_run() {
+    // Regression: a failed 80 GB allocation, "capacity overflow" panics, a worker panic.
+    let cases = [
+        ("wordcount", "vocabulary=10000000000"),
+        ("wordcount", "max_words=18446744073709551615"),
+        ("traffic-share", "hosts=18446744073709551615"),
+        ("user-visits", "users=18446744073709551615"),
+        ("filter-count", "rate=0"),
+    ];
+    for (workload, param) in cases {
+        let out = reprise(&["run", workload, "--events", "10", "-p", param, "-q"]);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{workload} {param}: {}",
+            stderr(&out)
+        );
+        assert!(
+            stderr(&out).contains(param) && stderr(&out).contains("out of range"),
+            "{workload} {param}: {}",
+            stderr(&out)
+        );
+    }
+}
+
+#[test]
+fn command_line_rough_edges_are_errors_or_honoured() {
+    let dir = scratch("rough-edges");
+    // --emit final on a workload without windows would write nothing.
+    let out = reprise(&[
+        "run",
+        "nexmark-q0",
+        "--events",
+        "100",
+        "--emit",
+        "final",
+        "--output",
+        &path(&dir, "q0.csv"),
+        "-q",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("has no windows"), "{}", stderr(&out));
+    // A generator's parameter with input it does not generate would do nothing.
+    let lines = path(&dir, "lines.csv");
+    assert!(
+        reprise(&["gen", "lines", "--events", "50", "-o", &lines])
+            .status
+            .success()
+    );
+    let out = reprise(&[
+        "run",
+        "wordcount",
+        "--input",
+        &lines,
+        "-p",
+        "vocabulary=5",
+        "-q",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("`vocabulary`"), "{}", stderr(&out));
+    // --input-format holds for a file whose name does not tell.
+    let out = reprise(&[
+        "run",
+        "wordcount",
+        "--input",
+        "/dev/null",
+        "--input-format",
+        "csv",
+        "-q",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    // Invalid UTF-8 in JSON lines names the line.
+    let bad = dir.join("bad.jsonl");
+    std::fs::write(&bad, b"\xff\xfe\n").unwrap();
+    let out = reprise(&[
+        "run",
+        "nexmark-q0",
+        "--input",
+        &bad.display().to_string(),
+        "-q",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("line 1") && stderr(&out).contains("UTF-8"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn an_output_with_no_rows_still_has_its_header() {
+    // Every workload's CSV header, from a run with rows and from one without: the same.
+    for workload in [
+        "filter-count",
+        "wordcount",
+        "nexmark-q2",
+        "nexmark-q5",
+        "nexmark-q11",
+    ] {
+        let dir = scratch(&format!("header-{workload}"));
+        let header = |events: &str| {
+            let file = path(&dir, &format!("{events}.csv"));
+            let out = reprise(&["run", workload, "--events", events, "--output", &file, "-q"]);
+            assert!(out.status.success(), "{}", stderr(&out));
+            let text = std::fs::read_to_string(&file).unwrap();
+            text.lines().next().map(str::to_string)
+        };
+        let with_rows = header("20000");
+        assert!(with_rows.is_some(), "{workload}: no rows in 20000 events");
+        assert_eq!(header("0"), with_rows, "{workload}");
+    }
+}

@@ -291,6 +291,11 @@ fn killing_one_process_stops_the_others_with_an_error_naming_it_and_the_log_repl
         said.contains(&format!("lost contact with process 1 at {}", hosts[1])),
         "{said}"
     );
+    // Only that error: not the panics of timely's communication threads before it.
+    assert!(
+        !said.contains("communication error") && !said.contains("panicked"),
+        "{said}"
+    );
     assert!(said.contains("reprise replay"), "{said}");
     let replayed = json(&reprise(&[
         "replay",
@@ -397,4 +402,100 @@ fn under_the_processing_clock_each_record_enters_a_cluster_once() {
         assert_eq!(replayed["matches"], true, "{workload}: {replayed}");
         assert_eq!(replayed["events"], 3000, "{workload}: {replayed}");
     }
+}
+
+/// The processes whose parent is `parent`, from /proc.
+fn children_of(parent: u32) -> Vec<u32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+                // The fields after the command (in parentheses): state, then the parent.
+                stat.rsplit_once(')')
+                    .and_then(|(_, rest)| rest.split_whitespace().nth(1)?.parse::<u32>().ok())
+                    == Some(parent)
+            })
+        })
+        .collect()
+}
+
+#[test]
+fn killing_the_launcher_stops_its_processes() {
+    if !std::path::Path::new("/proc/self/stat").exists() {
+        return; // no /proc to find the children by
+    }
+    let mut launcher = Command::new(env!("CARGO_BIN_EXE_reprise"))
+        .args(["cluster", "--processes", "2", "run", "filter-count"])
+        .args(["--events", "3000000000", "--workers", "1", "-q"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut children = Vec::new();
+    while children.len() < 2 {
+        assert!(
+            Instant::now() < deadline,
+            "the launcher started no processes"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+        children = children_of(launcher.id());
+    }
+    launcher.kill().unwrap(); // SIGKILL: the launcher cannot clean up
+    launcher.wait().unwrap();
+    let killed = Instant::now();
+    let alive = |pid: &u32| {
+        std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+            !stat
+                .rsplit_once(')')
+                .is_some_and(|(_, r)| r.trim_start().starts_with('Z'))
+        })
+    };
+    while children.iter().any(alive) {
+        assert!(
+            killed.elapsed() < Duration::from_secs(10),
+            "processes {children:?} still run 10 s after their launcher was killed"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn a_cluster_replay_that_diverges_exits_1_with_the_report() {
+    let args = run_args("wordcount");
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let log = scratch("diverging.rlog").display().to_string();
+    json(&reprise(
+        &[&["run"][..], &args, &["--record", &log]].concat(),
+    ));
+    // Bless the log with another run's digests: replaying it now diverges.
+    let other = scratch("other.rlog").display().to_string();
+    let mut other_args = args.clone();
+    let seed_at = other_args.len() - 3;
+    other_args.splice(seed_at..seed_at, ["--seed", "77"]);
+    json(&reprise(
+        &[&["run"][..], &other_args, &["--record", &other]].concat(),
+    ));
+    let theirs = reprise_engine::log::scan(other.as_ref()).unwrap().digests;
+    reprise_engine::log::bless(log.as_ref(), &theirs).unwrap();
+    let out = reprise(&[
+        "cluster",
+        "--processes",
+        "2",
+        "replay",
+        &log,
+        "--workers",
+        "1",
+    ]);
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{said}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(said.contains("replay DIVERGES at epoch"), "{said}");
 }

@@ -102,10 +102,17 @@ fn the_golden_logs_cover_every_workload_processing_time_a_failed_run_and_the_old
             path.display()
         );
     }
-    // Readers keep reading every version they claim: a log of the oldest one stays here.
+    // Readers keep reading every version they claim: a log of each stays here, a cluster's
+    // among them from version 2 on (its parts share a recording id).
+    for version in OLDEST_READABLE_VERSION..=FORMAT_VERSION {
+        assert!(
+            logs.iter().any(|(_, s)| s.format_version == version),
+            "keep a golden log of format version {version} while this build claims to read it"
+        );
+    }
     assert!(
         logs.iter()
-            .any(|(_, s)| s.format_version == OLDEST_READABLE_VERSION),
-        "keep a golden log of format version {OLDEST_READABLE_VERSION} while this build claims to read it"
+            .any(|(_, s)| s.format_version >= 2 && s.header.processes > 1),
+        "keep a golden log of a cluster in format version 2 or later"
     );
 }

@@ -8,7 +8,7 @@ use crate::Epoch;
 /// The first eight bytes of every log.
 pub const MAGIC: [u8; 8] = *b"RPRSLOG\0";
 /// The format version this build writes.
-pub const FORMAT_VERSION: u16 = 1;
+pub const FORMAT_VERSION: u16 = 2;
 /// The oldest format version this build reads.
 pub const OLDEST_READABLE_VERSION: u16 = 1;
 /// Bytes before the first block: magic, version, reserved.
@@ -23,6 +23,11 @@ pub const MAX_BLOCK_BYTES: usize = 16 << 20;
 pub const TARGET_EVENTS_BLOCK_BYTES: usize = 128 << 10;
 
 /// What a block holds (the first byte of its body).
+///
+/// From version 2, a kind below [`FIRST_ANCILLARY_KIND`] is critical: a reader that does
+/// not know it refuses the log (it may change what replays). A kind from there on is
+/// ancillary: it only adds information (recorded output rows, say), and a reader that
+/// does not know it skips it. So later additions of either sort need no new version.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u8)]
 pub enum BlockKind {
@@ -38,6 +43,9 @@ pub enum BlockKind {
     End = 5,
 }
 
+/// The first ancillary block kind (see [`BlockKind`]).
+pub const FIRST_ANCILLARY_KIND: u8 = 64;
+
 impl BlockKind {
     /// The kind with this tag byte.
     pub fn from_tag(tag: u8) -> Option<Self> {
@@ -51,6 +59,15 @@ impl BlockKind {
         })
     }
 }
+
+/// The checksum of an events block's events (the bytes after its `(epoch, count)`
+/// header, uncompressed). An epoch's checksum is the wrapping sum of its blocks':
+/// order-free, as the blocks of an epoch may come in any order.
+pub fn events_checksum(events: &[u8]) -> u64 {
+    xxhash_rust::xxh3::xxh3_64_with_seed(events, EVENTS_CHECKSUM_SEED)
+}
+
+const EVENTS_CHECKSUM_SEED: u64 = 0x5245_5052_4953_4549; // "REPRISEI"
 
 /// How a block's payload is stored (the second byte of its body).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -102,13 +119,87 @@ pub struct LogHeader {
     pub processes: usize,
     /// Wall-clock time the recording started, in ms since the Unix epoch.
     pub started_unix_ms: u64,
+    /// A random id shared by every part of one recording (0 in version-1 logs).
+    pub recording_id: u64,
+    /// Which process wrote this part (0 for a single-process log).
+    pub part: u32,
 }
 
-/// Every event of the epochs before `before` is in the log.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+impl LogHeader {
+    /// Reads a header block's payload of format `version`.
+    pub fn decode(version: u16, payload: &[u8]) -> Result<Self, String> {
+        if version >= 2 {
+            return decode_exactly(payload);
+        }
+        let v1: LogHeaderV1 = decode_exactly(payload)?;
+        Ok(LogHeader {
+            format_version: v1.format_version,
+            engine_version: v1.engine_version,
+            git_revision: v1.git_revision,
+            workload: v1.workload,
+            params: v1.params,
+            input: v1.input,
+            seed: v1.seed,
+            clock: v1.clock,
+            workers: v1.workers,
+            processes: v1.processes,
+            started_unix_ms: v1.started_unix_ms,
+            recording_id: 0,
+            part: 0,
+        })
+    }
+}
+
+/// The header of version 1, which had no recording id and no part number.
+#[derive(Deserialize)]
+struct LogHeaderV1 {
+    format_version: u16,
+    engine_version: String,
+    git_revision: String,
+    workload: String,
+    params: Vec<(String, String)>,
+    input: String,
+    seed: Option<u64>,
+    clock: RecordedClock,
+    workers: usize,
+    processes: usize,
+    started_unix_ms: u64,
+}
+
+/// Every event of the epochs before `before` is in the log (this part of it), and these
+/// are the epochs it closes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InputClosed {
     /// The first epoch that may still have events.
     pub before: Epoch,
+    /// Each epoch this marker closes that has events in this part:
+    /// `(epoch, events, checksum)`, the checksum being the sum of its blocks'
+    /// [`events_checksum`]. Absent in version-1 logs; an epoch not listed has no events.
+    pub epochs: EpochChecks,
+}
+
+impl InputClosed {
+    /// Reads an input-closed block's payload of format `version`: `before`, and the
+    /// closed epochs' checks (`None` before version 2).
+    pub fn decode(version: u16, payload: &[u8]) -> Result<(Epoch, Option<EpochChecks>), String> {
+        if version >= 2 {
+            let marker: InputClosed = decode_exactly(payload)?;
+            return Ok((marker.before, Some(marker.epochs)));
+        }
+        Ok((decode_exactly(payload)?, None))
+    }
+}
+
+/// `(epoch, events, checksum)` of the epochs an input-closed marker closes.
+pub type EpochChecks = Vec<(Epoch, u64, u64)>;
+
+/// Decodes a whole payload: a value, and nothing after it.
+pub fn decode_exactly<T: serde::de::DeserializeOwned>(payload: &[u8]) -> Result<T, String> {
+    match postcard::take_from_bytes::<T>(payload) {
+        Ok((value, [])) => Ok(value),
+        Ok(_) => Err("has trailing bytes".into()),
+        Err(e) => Err(format!("does not decode: {e}")),
+    }
 }
 
 /// The output is complete before `before`; `digests` lists the epochs with output.

@@ -14,15 +14,17 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::format::{
-    BlockKind, Codec, FILE_HEADER_LEN, FORMAT_VERSION, FRAME_HEADER_LEN, InputClosed, LogEnd,
-    LogHeader, MAGIC, MAX_BLOCK_BYTES, OLDEST_READABLE_VERSION, OutputDigests,
+    BlockKind, Codec, EpochChecks, FILE_HEADER_LEN, FIRST_ANCILLARY_KIND, FORMAT_VERSION,
+    FRAME_HEADER_LEN, InputClosed, LogEnd, LogHeader, MAGIC, MAX_BLOCK_BYTES,
+    OLDEST_READABLE_VERSION, OutputDigests, decode_exactly, events_checksum,
 };
 use crate::digest::{DigestLog, EpochDigest};
 use crate::{EngineError, Epoch};
 
 /// One block, checked and decompressed.
 struct Block {
-    kind: BlockKind,
+    /// `None` for an ancillary block this build does not know (skipped).
+    kind: Option<BlockKind>,
     offset: u64,
     payload: Vec<u8>,
     stored_len: u64,
@@ -47,6 +49,8 @@ struct BlockReader {
     epoch: Epoch,
     /// Keep each block's stored bytes (to copy blocks unchanged).
     keep_raw: bool,
+    /// The file's format version.
+    version: u16,
 }
 
 impl BlockReader {
@@ -59,6 +63,7 @@ impl BlockReader {
             offset: 0,
             epoch: 0,
             keep_raw: false,
+            version: 0,
         };
         let mut header = [0u8; FILE_HEADER_LEN];
         match read_full(&mut reader.file, &mut header) {
@@ -87,6 +92,7 @@ impl BlockReader {
             ));
         }
         reader.offset = FILE_HEADER_LEN as u64;
+        reader.version = version;
         Ok((reader, version))
     }
 
@@ -129,6 +135,18 @@ impl BlockReader {
         }
         let mut body = vec![0u8; body_len];
         if !read_full(&mut self.file, &mut body).map_err(io)? {
+            // A crash cuts the last block short. A block that claims more bytes than the
+            // file has, with whole blocks after it, has a damaged length instead.
+            if let Some(next) =
+                find_block_after(&self.path, offset + 1, self.version).map_err(io)?
+            {
+                return Err(self.corrupt(
+                    offset,
+                    format!(
+                        "block length {body_len} runs past the end of the file, yet a whole block follows at byte {next}: the length is damaged (a log cut short by a crash ends inside its last block)"
+                    ),
+                ));
+            }
             return Ok(Err(Stop::Truncated { offset }));
         }
         self.offset += (FRAME_HEADER_LEN + body_len) as u64;
@@ -136,8 +154,19 @@ impl BlockReader {
             return Err(self.corrupt(offset, "block checksum mismatch: the log is corrupt".into()));
         }
         let raw = self.keep_raw.then(|| [&frame[..], &body[..]].concat());
-        let kind = BlockKind::from_tag(body[0])
-            .ok_or_else(|| self.corrupt(offset, format!("unknown block kind {}", body[0])))?;
+        let kind = match BlockKind::from_tag(body[0]) {
+            Some(kind) => Some(kind),
+            None if self.version >= 2 && body[0] >= FIRST_ANCILLARY_KIND => None,
+            None => {
+                return Err(self.corrupt(
+                    offset,
+                    format!(
+                        "unknown block kind {}: a newer Reprise may read this log",
+                        body[0]
+                    ),
+                ));
+            }
+        };
         let payload = match body[1] {
             c if c == Codec::Raw as u8 => body.split_off(2),
             c if c == Codec::Lz4 as u8 => {
@@ -170,8 +199,9 @@ impl BlockReader {
     /// Reads the header block, which must come first.
     fn header(&mut self) -> Result<LogHeader, EngineError> {
         match self.next()? {
-            Ok(block) if block.kind == BlockKind::Header => {
-                self.decode::<LogHeader>(&block, "header")
+            Ok(block) if block.kind == Some(BlockKind::Header) => {
+                LogHeader::decode(self.version, &block.payload)
+                    .map_err(|e| self.corrupt(block.offset, format!("header block {e}")))
             }
             Ok(block) => Err(self.corrupt(block.offset, "the first block is not a header".into())),
             Err(_) => Err(self.corrupt(
@@ -182,11 +212,168 @@ impl BlockReader {
     }
 
     fn decode<T: DeserializeOwned>(&self, block: &Block, what: &str) -> Result<T, EngineError> {
-        match postcard::take_from_bytes::<T>(&block.payload) {
-            Ok((value, [])) => Ok(value),
-            Ok(_) => Err(self.corrupt(block.offset, format!("{what} block has trailing bytes"))),
-            Err(e) => Err(self.corrupt(block.offset, format!("{what} block does not decode: {e}"))),
+        decode_exactly(&block.payload)
+            .map_err(|e| self.corrupt(block.offset, format!("{what} block {e}")))
+    }
+
+    /// An input-closed marker: `before`, and the checks of the epochs it closes.
+    fn marker(&self, block: &Block) -> Result<(Epoch, Option<EpochChecks>), EngineError> {
+        InputClosed::decode(self.version, &block.payload)
+            .map_err(|e| self.corrupt(block.offset, format!("input-closed block {e}")))
+    }
+}
+
+/// The offset of the first whole, intact block that starts at or after `from`, if any: a
+/// frame whose length fits the file and the bounds, whose kind and codec are known, and
+/// whose CRC matches. Reads the file in chunks and checks a CRC only for the rare
+/// positions that pass the cheap tests.
+fn find_block_after(path: &Path, from: u64, version: u16) -> std::io::Result<Option<u64>> {
+    use std::io::{Seek, SeekFrom};
+    let mut file = File::open(path)?;
+    let end = file.metadata()?.len();
+    let mut verify = File::open(path)?;
+    let mut chunk = vec![0u8; 1 << 20];
+    let mut at = from;
+    while at + (FRAME_HEADER_LEN as u64) + 2 <= end {
+        file.seek(SeekFrom::Start(at))?;
+        let filled = read_up_to(&mut file, &mut chunk)?;
+        // Positions whose frame header and kind/codec bytes lie inside this chunk.
+        let usable = filled.saturating_sub(FRAME_HEADER_LEN + 1);
+        for i in 0..usable {
+            let position = at + i as u64;
+            let len = u32::from_le_bytes(chunk[i..i + 4].try_into().expect("4 bytes")) as usize;
+            let (kind, codec) = (chunk[i + 8], chunk[i + 9]);
+            let known_kind = BlockKind::from_tag(kind).is_some()
+                || (version >= 2 && kind >= FIRST_ANCILLARY_KIND);
+            if !(2..=MAX_BLOCK_BYTES).contains(&len)
+                || position + (FRAME_HEADER_LEN + len) as u64 > end
+                || !known_kind
+                || codec > Codec::Lz4 as u8
+            {
+                continue;
+            }
+            let crc = u32::from_le_bytes(chunk[i + 4..i + 8].try_into().expect("4 bytes"));
+            let mut body = vec![0u8; len];
+            verify.seek(SeekFrom::Start(position + FRAME_HEADER_LEN as u64))?;
+            if read_full(&mut verify, &mut body)? && crc32c::crc32c(&body) == crc {
+                return Ok(Some(position));
+            }
         }
+        if usable == 0 {
+            break;
+        }
+        at += usable as u64;
+    }
+    Ok(None)
+}
+
+/// Reads as much of `buf` as the file has; the number of bytes read.
+fn read_up_to(file: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match file.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
+}
+
+/// Gathers events blocks per epoch until an input-closed marker completes the epoch, and
+/// checks each completed epoch against the marker: a block removed, duplicated, moved to
+/// another epoch or changed (even with its CRC recomputed) is an error naming the epoch,
+/// never a different input replayed as if it were the recorded one.
+struct EpochAssembler<T> {
+    /// Per open epoch: events and checksum of its blocks so far, and what they gather.
+    pending: BTreeMap<Epoch, (u64, u64, T)>,
+    /// Every epoch before this one is closed.
+    closed_before: Epoch,
+}
+
+impl<T: Default> EpochAssembler<T> {
+    fn new() -> Self {
+        Self {
+            pending: BTreeMap::new(),
+            closed_before: 0,
+        }
+    }
+
+    /// An events block of `epoch` with `count` events whose bytes are `events`; returns
+    /// the epoch's gathered value to add the block to.
+    fn events(
+        &mut self,
+        reader: &BlockReader,
+        block: &Block,
+        epoch: Epoch,
+        count: u64,
+        events: &[u8],
+    ) -> Result<&mut T, EngineError> {
+        if epoch < self.closed_before {
+            return Err(reader.corrupt(
+                block.offset,
+                format!(
+                    "an events block of epoch {epoch} comes after the input-closed marker that completed that epoch: a block was moved or duplicated"
+                ),
+            ));
+        }
+        let (events_so_far, checksum, value) = self.pending.entry(epoch).or_default();
+        *events_so_far += count;
+        *checksum = checksum.wrapping_add(events_checksum(events));
+        Ok(value)
+    }
+
+    /// An input-closed marker: returns the epochs it completes, in order, once they
+    /// match its checks (version 2 on; a version-1 marker has none).
+    fn close(
+        &mut self,
+        reader: &BlockReader,
+        block: &Block,
+        before: Epoch,
+        checks: Option<EpochChecks>,
+    ) -> Result<Vec<(Epoch, u64, T)>, EngineError> {
+        if before < self.closed_before {
+            return Err(reader.corrupt(block.offset, "input-closed markers go backwards".into()));
+        }
+        let still_open = self.pending.split_off(&before);
+        let closed = std::mem::replace(&mut self.pending, still_open);
+        if let Some(checks) = checks {
+            let mut recorded: BTreeMap<Epoch, (u64, u64)> = BTreeMap::new();
+            for (epoch, events, checksum) in checks {
+                if !(self.closed_before..before).contains(&epoch)
+                    || recorded.insert(epoch, (events, checksum)).is_some()
+                {
+                    return Err(reader.corrupt(
+                        block.offset,
+                        format!(
+                            "the input-closed marker lists epoch {epoch}, which it does not close ({}..{before})",
+                            self.closed_before
+                        ),
+                    ));
+                }
+            }
+            let epochs: std::collections::BTreeSet<Epoch> =
+                recorded.keys().chain(closed.keys()).copied().collect();
+            for epoch in epochs {
+                let (held, held_sum) = closed.get(&epoch).map_or((0, 0), |(n, c, _)| (*n, *c));
+                let (expected, expected_sum) = recorded.get(&epoch).copied().unwrap_or((0, 0));
+                let message = if held != expected {
+                    format!(
+                        "epoch {epoch}: the log holds {held} events, its input-closed marker recorded {expected}: an events block is missing, duplicated or moved"
+                    )
+                } else if held_sum != expected_sum {
+                    format!(
+                        "epoch {epoch}: its {held} events differ from the recorded ones (checksum {held_sum:016x}, recorded {expected_sum:016x}): an events block was changed or swapped"
+                    )
+                } else {
+                    continue;
+                };
+                return Err(reader.corrupt(block.offset, message));
+            }
+        }
+        self.closed_before = before;
+        Ok(closed.into_iter().map(|(e, (n, _, v))| (e, n, v)).collect())
     }
 }
 
@@ -250,7 +437,6 @@ impl LogScan {
 fn scan_part(path: &Path) -> Result<LogScan, EngineError> {
     let (mut reader, format_version) = BlockReader::open(path)?;
     let header = reader.header()?;
-    let mut pending: BTreeMap<Epoch, EpochInput> = BTreeMap::new();
     let mut scan = LogScan {
         path: path.to_path_buf(),
         format_version,
@@ -263,8 +449,17 @@ fn scan_part(path: &Path) -> Result<LogScan, EngineError> {
         truncated_at: None,
         file_bytes: 0,
     };
+    let mut epochs: EpochAssembler<u64> = EpochAssembler::new();
+    let mut end_offset = 0;
     loop {
-        let block = match reader.next()? {
+        let next = match reader.next() {
+            // After the end block, any bytes at all are damage, whatever they look like.
+            Err(_) if scan.end.is_some() => Ok(Err(Stop::Truncated {
+                offset: reader.offset,
+            })),
+            next => next,
+        };
+        let block = match next? {
             Ok(block) => block,
             Err(Stop::End) => break,
             Err(Stop::Truncated { offset }) => {
@@ -272,41 +467,77 @@ fn scan_part(path: &Path) -> Result<LogScan, EngineError> {
                 break;
             }
         };
+        if scan.end.is_some() {
+            return Err(reader.corrupt(
+                block.offset,
+                format!("a block follows the end block (at byte {end_offset})"),
+            ));
+        }
         match block.kind {
-            BlockKind::Header => {
+            None => {}
+            Some(BlockKind::Header) => {
                 return Err(reader.corrupt(block.offset, "a second header block".into()));
             }
-            BlockKind::Events => {
-                let (epoch, count) = events_header(&reader, &block)?;
-                let entry = pending.entry(epoch).or_default();
-                entry.events += count;
-                entry.bytes += block.stored_len;
+            Some(BlockKind::Events) => {
+                let (epoch, count, start) = events_header(&reader, &block)?;
+                let bytes =
+                    epochs.events(&reader, &block, epoch, count, &block.payload[start..])?;
+                *bytes += block.stored_len;
             }
-            BlockKind::InputClosed => {
-                let InputClosed { before } = reader.decode(&block, "input-closed")?;
-                if before < scan.input_complete_before {
-                    return Err(
-                        reader.corrupt(block.offset, "input-closed markers go backwards".into())
-                    );
+            Some(BlockKind::InputClosed) => {
+                let (before, checks) = reader.marker(&block)?;
+                for (epoch, events, bytes) in epochs.close(&reader, &block, before, checks)? {
+                    scan.epochs.insert(epoch, EpochInput { events, bytes });
                 }
                 scan.input_complete_before = before;
                 reader.epoch = before;
-                while let Some(entry) = pending.first_entry() {
-                    if *entry.key() >= before {
-                        break;
-                    }
-                    let (epoch, input) = entry.remove_entry();
-                    scan.epochs.insert(epoch, input);
-                }
             }
-            BlockKind::OutputDigests => {
+            Some(BlockKind::OutputDigests) => {
                 let OutputDigests { before, digests } = reader.decode(&block, "output-digests")?;
                 for (epoch, digest, updates) in digests {
                     scan.digests.add(epoch, EpochDigest { digest, updates });
                 }
                 scan.output_complete_before = scan.output_complete_before.max(before);
             }
-            BlockKind::End => scan.end = Some(reader.decode(&block, "end")?),
+            Some(BlockKind::End) => {
+                scan.end = Some(reader.decode(&block, "end")?);
+                end_offset = block.offset;
+            }
+        }
+    }
+    if let Some(truncated) = scan.truncated_at
+        && scan.end.is_some()
+    {
+        return Err(reader.corrupt(
+            truncated,
+            format!("bytes follow the end block (at byte {end_offset})"),
+        ));
+    }
+    // A completed run's log is whole: every epoch closed and digested, every event counted.
+    if let Some(LogEnd {
+        events,
+        failure: None,
+    }) = &scan.end
+    {
+        let complete = |what: &str, before: Epoch| {
+            if before == Epoch::MAX {
+                return Ok(());
+            }
+            Err(reader.corrupt(
+                end_offset,
+                format!(
+                    "the end block says the run completed, but {what} stop before epoch {before}: a block is missing"
+                ),
+            ))
+        };
+        complete("the closed input epochs", scan.input_complete_before)?;
+        complete("the output digests", scan.output_complete_before)?;
+        let held = scan.events();
+        if held != *events {
+            return Err(reader.corrupt(
+                end_offset,
+                format!("the end block counts {events} events, the log holds {held}"),
+            ));
         }
     }
     scan.file_bytes = std::fs::metadata(path).map_or(reader.offset, |m| m.len());
@@ -318,10 +549,18 @@ pub fn read_header(path: &Path) -> Result<LogHeader, EngineError> {
     BlockReader::open(path)?.0.header()
 }
 
-fn events_header(reader: &BlockReader, block: &Block) -> Result<(Epoch, u64), EngineError> {
-    postcard::take_from_bytes::<(Epoch, u64)>(&block.payload)
-        .map(|(header, _)| header)
-        .map_err(|e| reader.corrupt(block.offset, format!("events block does not decode: {e}")))
+/// An events block's `(epoch, count)` and where its events start in the payload. Each
+/// event takes at least one byte: a larger count is corrupt, not a reason to allocate.
+fn events_header(reader: &BlockReader, block: &Block) -> Result<(Epoch, u64, usize), EngineError> {
+    let ((epoch, count), rest) = postcard::take_from_bytes::<(Epoch, u64)>(&block.payload)
+        .map_err(|e| reader.corrupt(block.offset, format!("events block does not decode: {e}")))?;
+    if count > rest.len() as u64 {
+        return Err(reader.corrupt(
+            block.offset,
+            format!("events block claims {count} events in {} bytes", rest.len()),
+        ));
+    }
+    Ok((epoch, count, block.payload.len() - rest.len()))
 }
 
 /// One events block as recorded: decoded by whichever worker replays it, so decoding
@@ -386,9 +625,10 @@ fn part_blocks(
     let (mut reader, _) = BlockReader::open(path)?;
     reader.header()?;
     let name: std::sync::Arc<str> = path.display().to_string().into();
-    let mut pending: BTreeMap<Epoch, Vec<EncodedEvents>> = BTreeMap::new();
+    let mut pending: EpochAssembler<Vec<EncodedEvents>> = EpochAssembler::new();
     let mut ready: std::collections::VecDeque<(Epoch, Vec<EncodedEvents>)> = Default::default();
     let mut done = false;
+    let mut ended: Option<u64> = None;
     Ok(std::iter::from_fn(move || {
         loop {
             if let Some(epoch) = ready.pop_front() {
@@ -402,13 +642,28 @@ fn part_blocks(
             if done {
                 return None;
             }
-            let step = match reader.next() {
-                Ok(Ok(block)) => read_block(&mut reader, block, &name, &mut pending, &mut ready),
-                Ok(Err(_)) => {
+            let offset = reader.offset;
+            let step = match (reader.next(), ended) {
+                (Ok(Err(Stop::End)), _) => {
                     done = true;
                     return None;
                 }
-                Err(e) => Err(e),
+                // After the end block, any bytes at all are damage.
+                (_, Some(end)) => Err(reader.corrupt(
+                    offset,
+                    format!("bytes follow the end block (at byte {end})"),
+                )),
+                (Ok(Ok(block)), None) => {
+                    if block.kind == Some(BlockKind::End) {
+                        ended = Some(block.offset);
+                    }
+                    read_block(&mut reader, block, &name, &mut pending, &mut ready)
+                }
+                (Ok(Err(Stop::Truncated { .. })), None) => {
+                    done = true;
+                    return None;
+                }
+                (Err(e), None) => Err(e),
             };
             if let Err(e) = step {
                 done = true;
@@ -422,26 +677,14 @@ fn read_block(
     reader: &mut BlockReader,
     block: Block,
     name: &std::sync::Arc<str>,
-    pending: &mut BTreeMap<Epoch, Vec<EncodedEvents>>,
+    pending: &mut EpochAssembler<Vec<EncodedEvents>>,
     ready: &mut std::collections::VecDeque<(Epoch, Vec<EncodedEvents>)>,
 ) -> Result<(), EngineError> {
     match block.kind {
-        BlockKind::Events => {
-            let (epoch, count) = events_header(reader, &block)?;
-            let start = block.payload.len()
-                - postcard::take_from_bytes::<(Epoch, u64)>(&block.payload)
-                    .map_or(0, |(_, rest)| rest.len());
-            // Each event takes at least one byte: a larger count is corrupt, not a reason to allocate.
-            if count > (block.payload.len() - start) as u64 {
-                return Err(reader.corrupt(
-                    block.offset,
-                    format!(
-                        "events block claims {count} events in {} bytes",
-                        block.payload.len() - start
-                    ),
-                ));
-            }
-            pending.entry(epoch).or_default().push(EncodedEvents {
+        Some(BlockKind::Events) => {
+            let (epoch, count, start) = events_header(reader, &block)?;
+            let blocks = pending.events(reader, &block, epoch, count, &block.payload[start..])?;
+            blocks.push(EncodedEvents {
                 path: std::sync::Arc::clone(name),
                 offset: block.offset,
                 epoch,
@@ -450,15 +693,12 @@ fn read_block(
                 start,
             });
         }
-        BlockKind::InputClosed => {
-            let InputClosed { before } = reader.decode(&block, "input-closed")?;
-            reader.epoch = before;
-            while let Some(entry) = pending.first_entry() {
-                if *entry.key() >= before {
-                    break;
-                }
-                ready.push_back(entry.remove_entry());
+        Some(BlockKind::InputClosed) => {
+            let (before, checks) = reader.marker(&block)?;
+            for (epoch, _, blocks) in pending.close(reader, &block, before, checks)? {
+                ready.push_back((epoch, blocks));
             }
+            reader.epoch = before;
         }
         _ => {}
     }
@@ -518,10 +758,10 @@ pub fn bless(path: &Path, digests: &DigestLog) -> Result<(), EngineError> {
     );
     let mut written = false;
     while let Ok(block) = reader.next()? {
-        if block.kind == BlockKind::OutputDigests {
+        if block.kind == Some(BlockKind::OutputDigests) {
             continue;
         }
-        if block.kind == BlockKind::End {
+        if block.kind == Some(BlockKind::End) {
             out.write_all(&blessed).map_err(io)?;
             written = true;
         }
@@ -558,16 +798,25 @@ pub fn scan(path: &Path) -> Result<LogScan, EngineError> {
             });
         }
         let scanned = scan_part(&part)?;
-        if scanned.header.workload != whole.header.workload
-            || scanned.header.params != whole.header.params
+        let (mine, theirs) = (&whole.header, &scanned.header);
+        if theirs.recording_id != mine.recording_id
+            || theirs.workload != mine.workload
+            || theirs.params != mine.params
+            || theirs.processes != mine.processes
+            || (theirs.format_version >= 2 && theirs.part as usize != process)
         {
             return Err(EngineError::Log {
                 path: part.display().to_string(),
                 offset: 0,
                 epoch: 0,
                 message: format!(
-                    "this part belongs to another recording than {}",
-                    path.display()
+                    "this part belongs to another recording than {} (recording {:016x}, part {} of `{}`; expected recording {:016x}, part {process} of `{}`): record the run again, or put its own parts beside it",
+                    path.display(),
+                    theirs.recording_id,
+                    theirs.part,
+                    theirs.workload,
+                    mine.recording_id,
+                    mine.workload
                 ),
             });
         }

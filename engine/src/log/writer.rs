@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use super::format::{
     BlockKind, InputClosed, LogEnd, LogHeader, OutputDigests, TARGET_EVENTS_BLOCK_BYTES, encode,
-    file_header, frame,
+    events_checksum, file_header, frame,
 };
 use crate::digest::{DigestLog, EpochDigest};
 use crate::{EngineError, Epoch};
@@ -18,8 +18,13 @@ use crate::{EngineError, Epoch};
 /// What workers send the log writer.
 #[derive(Debug)]
 pub(crate) enum LogMessage {
-    /// A framed events block.
-    Events(Vec<u8>),
+    /// A framed events block of `epoch`, with `count` events and their checksum.
+    Events {
+        block: Vec<u8>,
+        epoch: Epoch,
+        count: u64,
+        checksum: u64,
+    },
     /// A worker has recorded every event of the epochs before `before`.
     InputClosed { worker: usize, before: Epoch },
     /// A worker's sink finished `epoch` with this digest share.
@@ -100,13 +105,15 @@ impl Recorder {
         if self.count == 0 {
             return;
         }
+        let checksum = events_checksum(&self.encoded);
         let mut payload = encode(&(self.epoch, self.count));
         payload.extend_from_slice(&self.encoded);
-        let _ = self.log.send(LogMessage::Events(frame(
-            BlockKind::Events,
-            &payload,
-            self.compress,
-        )));
+        let _ = self.log.send(LogMessage::Events {
+            block: frame(BlockKind::Events, &payload, self.compress),
+            epoch: self.epoch,
+            count: self.count,
+            checksum,
+        });
         self.encoded.clear();
         self.count = 0;
     }
@@ -170,24 +177,38 @@ pub(crate) fn write_log(
 
     let mut input_closed = vec![0; workers];
     let mut closed_before = 0;
+    // Per open epoch, its events and checksum so far, for the marker that closes it.
+    let mut open: std::collections::BTreeMap<Epoch, (u64, u64)> = Default::default();
     let mut output_frontiers = vec![0; workers];
     let mut output_before = 0;
     let mut shares = DigestLog::default();
     for message in messages {
         match message {
-            LogMessage::Events(block) => write(&mut out, &block)?,
+            LogMessage::Events {
+                block,
+                epoch,
+                count,
+                checksum,
+            } => {
+                let (events, sum) = open.entry(epoch).or_default();
+                *events += count;
+                *sum = sum.wrapping_add(checksum);
+                write(&mut out, &block)?
+            }
             LogMessage::InputClosed { worker, before } => {
                 input_closed[worker] = before;
                 let all = input_closed.iter().copied().min().unwrap_or(0);
                 if all > closed_before {
                     closed_before = all;
+                    let still_open = open.split_off(&all);
+                    let closed = std::mem::replace(&mut open, still_open);
+                    let marker = InputClosed {
+                        before: all,
+                        epochs: closed.into_iter().map(|(e, (n, c))| (e, n, c)).collect(),
+                    };
                     write(
                         &mut out,
-                        &frame(
-                            BlockKind::InputClosed,
-                            &encode(&InputClosed { before: all }),
-                            false,
-                        ),
+                        &frame(BlockKind::InputClosed, &encode(&marker), true),
                     )?;
                     // A crash from here on loses nothing before `all`.
                     out.flush().map_err(|e| EngineError::io(context(), e))?;

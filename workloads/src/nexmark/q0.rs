@@ -52,6 +52,7 @@ impl Definition for Q0 {
         output_format: "auction,bidder,price,channel,url,date_time,extra",
         default_epoch_ms: super::DEFAULT_EPOCH_MS,
         csv: false,
+        windowed: false,
     };
 
     fn from_params(_: &Params) -> Result<Self, EngineError> {

@@ -81,6 +81,7 @@ impl Definition for Q1 {
         output_format: "auction,bidder,price,date_time,extra",
         default_epoch_ms: super::DEFAULT_EPOCH_MS,
         csv: false,
+        windowed: false,
     };
 
     fn from_params(_: &Params) -> Result<Self, EngineError> {

@@ -162,6 +162,7 @@ impl Definition for Q11 {
         output_format: "bidder,bid_count,start_time,end_time",
         default_epoch_ms: super::DEFAULT_EPOCH_MS,
         csv: false,
+        windowed: true,
     };
 
     fn from_params(params: &Params) -> Result<Self, EngineError> {

@@ -91,6 +91,7 @@ impl Definition for Q12 {
         output_format: "window_start,bidder,bids",
         default_epoch_ms: super::DEFAULT_EPOCH_MS,
         csv: false,
+        windowed: true,
     };
 
     fn from_params(params: &Params) -> Result<Self, EngineError> {

@@ -85,10 +85,11 @@ impl Definition for Q2 {
         output_format: "auction,price",
         default_epoch_ms: super::DEFAULT_EPOCH_MS,
         csv: false,
+        windowed: false,
     };
 
     fn from_params(params: &Params) -> Result<Self, EngineError> {
-        let modulus: u64 = params.get("modulus")?;
+        let modulus: u64 = params.get_in("modulus", 1..=u64::MAX)?;
         if modulus == 0 {
             return Err(EngineError::config(
                 "parameter `modulus` must be at least 1",

@@ -112,6 +112,7 @@ impl Definition for Q3 {
         output_format: "name,city,state,id",
         default_epoch_ms: super::DEFAULT_EPOCH_MS,
         csv: false,
+        windowed: false,
     };
 
     fn from_params(_: &Params) -> Result<Self, EngineError> {

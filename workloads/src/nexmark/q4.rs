@@ -106,6 +106,7 @@ impl Definition for Q4 {
         output_format: "category,average_price",
         default_epoch_ms: super::DEFAULT_EPOCH_MS,
         csv: false,
+        windowed: false,
     };
 
     fn from_params(_: &Params) -> Result<Self, EngineError> {

@@ -145,6 +145,7 @@ impl Definition for Q5 {
         output_format: "window_start,auction,bids",
         default_epoch_ms: super::DEFAULT_EPOCH_MS,
         csv: false,
+        windowed: true,
     };
 
     fn from_params(params: &Params) -> Result<Self, EngineError> {

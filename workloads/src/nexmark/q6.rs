@@ -140,10 +140,11 @@ impl Definition for Q6 {
         output_format: "seller,average_price",
         default_epoch_ms: super::DEFAULT_EPOCH_MS,
         csv: false,
+        windowed: false,
     };
 
     fn from_params(params: &Params) -> Result<Self, EngineError> {
-        let last: usize = params.get("last")?;
+        let last: usize = params.get_in("last", 1..=1_000_000)?;
         if last == 0 {
             return Err(EngineError::config("parameter `last` must be at least 1"));
         }

@@ -125,6 +125,7 @@ impl Definition for Q7 {
         output_format: "window_start,auction,bidder,price,date_time,extra",
         default_epoch_ms: super::DEFAULT_EPOCH_MS,
         csv: false,
+        windowed: true,
     };
 
     fn from_params(params: &Params) -> Result<Self, EngineError> {

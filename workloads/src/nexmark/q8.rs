@@ -157,6 +157,7 @@ impl Definition for Q8 {
         output_format: "id,name,window_start",
         default_epoch_ms: super::DEFAULT_EPOCH_MS,
         csv: false,
+        windowed: true,
     };
 
     fn from_params(params: &Params) -> Result<Self, EngineError> {

@@ -133,6 +133,7 @@ impl Definition for Q9 {
         output_format: "id,item_name,description,initial_bid,reserve,date_time,expires,seller,category,extra,bidder,price,bid_date_time,bid_extra",
         default_epoch_ms: super::DEFAULT_EPOCH_MS,
         csv: false,
+        windowed: false,
     };
 
     fn from_params(_: &Params) -> Result<Self, EngineError> {

@@ -1,6 +1,6 @@
 //! `reprise cluster`: start a cluster of processes on this machine, for trying one.
 
-use std::io::Read;
+use std::io::{Read, Write};
 use std::process::{Child, Command, ExitCode, Stdio};
 use std::time::Duration;
 
@@ -64,6 +64,8 @@ pub fn cluster(args: ClusterCommand) -> anyhow::Result<ExitCode> {
                 &process.to_string(),
             ])
             .args(["--hosts", &hosts.join(",")])
+            // The processes stop if this launcher dies (killed with -9, say).
+            .env(LAUNCHER_ENV, std::process::id().to_string())
             .stdin(Stdio::null())
             .stdout(if process == 0 {
                 Stdio::piped()
@@ -89,6 +91,9 @@ pub fn cluster(args: ClusterCommand) -> anyhow::Result<ExitCode> {
     );
 
     let mut failed: Option<(usize, String)> = None;
+    // Process 0 exits with 1 when a check (baseline, replay) finds a difference: its report
+    // is the cluster's, and so is that exit code.
+    let mut mismatch = false;
     let mut running: Vec<bool> = vec![true; processes.len()];
     while running.iter().any(|r| *r) && failed.is_none() {
         for (index, process) in processes.iter_mut().enumerate() {
@@ -97,7 +102,9 @@ pub fn cluster(args: ClusterCommand) -> anyhow::Result<ExitCode> {
             }
             if let Some(status) = process.child.try_wait().context("waiting for a process")? {
                 running[index] = false;
-                if !status.success() {
+                if index == 0 && status.code() == Some(crate::EXIT_MISMATCH.into()) {
+                    mismatch = true;
+                } else if !status.success() {
                     failed = Some((
                         index,
                         status
@@ -145,5 +152,39 @@ pub fn cluster(args: ClusterCommand) -> anyhow::Result<ExitCode> {
             crate::print(&(report.join("\n") + "\n"))?;
         }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(if mismatch {
+        ExitCode::from(crate::EXIT_MISMATCH)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// Set on the processes `reprise cluster` starts: the launcher's process id.
+const LAUNCHER_ENV: &str = "REPRISE_CLUSTER_LAUNCHER";
+
+/// In a process started by `reprise cluster`: stops this process soon after the launcher
+/// is gone, so that killing the launcher never leaves a cluster running behind it.
+pub fn stop_with_launcher() {
+    let Some(launcher) = std::env::var(LAUNCHER_ENV)
+        .ok()
+        .and_then(|pid| pid.parse::<u32>().ok())
+    else {
+        return;
+    };
+    let _ = std::thread::Builder::new()
+        .name("reprise-launcher-watch".into())
+        .spawn(move || {
+            loop {
+                if std::os::unix::process::parent_id() != launcher {
+                    // Not eprintln!: with the launcher gone, standard error may be a
+                    // broken pipe, and eprintln! would panic this thread instead.
+                    let _ = writeln!(
+                        std::io::stderr(),
+                        "error: the `reprise cluster` launcher (process {launcher}) is gone; stopping"
+                    );
+                    std::process::exit(2);
+                }
+                std::thread::sleep(Duration::from_millis(200));
+            }
+        });
 }

@@ -42,6 +42,7 @@ const EXIT_ERROR: u8 = 2;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    cluster::stop_with_launcher();
     let result = match cli.command {
         Command::List { format } => list(format),
         Command::Run(args) => run(args),
@@ -94,6 +95,7 @@ fn data_format(asked: Option<DataFormat>, csv: bool) -> FileFormat {
 pub(crate) fn output_spec(
     path: &Option<std::path::PathBuf>,
     emit: EmitArg,
+    columns: &str,
 ) -> anyhow::Result<Option<OutputSpec>> {
     let Some(path) = path else { return Ok(None) };
     let emit = match emit {
@@ -110,13 +112,12 @@ pub(crate) fn output_spec(
         return Ok(Some(OutputSpec {
             target: OutputTarget::Messages { name, open },
             emit,
+            columns: None,
         }));
     }
-    Ok(Some(OutputSpec::file(
-        path.clone(),
-        FileFormat::of_path(path)?,
-        emit,
-    )))
+    let mut spec = OutputSpec::file(path.clone(), FileFormat::of_path(path)?, emit);
+    spec.columns = Some(columns.to_string());
+    Ok(Some(spec))
 }
 
 /// The cluster this process belongs to, if `--processes` is above 1.
@@ -256,9 +257,45 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         },
         Some(path) => Input::File {
             path: Some(path.clone()),
-            format: FileFormat::of_path(path)?,
+            // --input-format wins over the file name's extension.
+            format: match args.input_format {
+                Some(_) => stream_format,
+                None => FileFormat::of_path(path)?,
+            },
         },
     };
+    // The generator's parameters do nothing on input it does not generate: say so
+    // rather than accept them and report them as if they had shaped the run.
+    if !matches!(input, Input::Generated { .. }) {
+        let given: Vec<&str> = args
+            .params
+            .iter()
+            .filter_map(|p| p.split_once('=').map(|(name, _)| name.trim()))
+            .filter(|name| {
+                info.params
+                    .iter()
+                    .any(|p| p.name == *name && p.is_generator())
+            })
+            .collect();
+        if !given.is_empty() {
+            anyhow::bail!(
+                "{} only shape{} generated input; with --input they would do nothing: drop {}",
+                given
+                    .iter()
+                    .map(|n| format!("`{n}`"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                if given.len() == 1 { "s" } else { "" },
+                if given.len() == 1 { "it" } else { "them" }
+            );
+        }
+    }
+    if args.emit == EmitArg::Final && args.output.is_some() && !info.windowed {
+        anyhow::bail!(
+            "--emit final writes one row per window at its close, and `{}` has no windows: use --emit updates (or both)",
+            info.name
+        );
+    }
     if args.until_idle.is_some() && !matches!(input, Input::Kafka { .. }) {
         anyhow::bail!(
             "--until-idle ends a run on a Kafka topic; give --input kafka://HOST:PORT/TOPIC"
@@ -266,7 +303,7 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     }
     let mut config = RunConfig::new(workers, epoch_ms);
     config.max_epochs_ahead = args.max_epochs_ahead;
-    config.output = output_spec(&args.output, args.emit)?;
+    config.output = output_spec(&args.output, args.emit, info.output_format)?;
     config.interrupt = Some(interrupt_flag());
     config.inject_panic_at = args.inject_panic_at_epoch;
     let fingerprint = format!(

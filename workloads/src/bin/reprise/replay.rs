@@ -30,9 +30,13 @@ struct ReplayReport {
     epochs_replayed: usize,
     epochs_compared: usize,
     updates_compared: u64,
-    matches: bool,
+    /// `None` when nothing could be compared (see `unverified`).
+    matches: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     first_divergence: Option<Divergence>,
+    /// Why the replay could not be checked, when it could not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    unverified: Option<String>,
     truncated_at: Option<u64>,
     recorded_failure: Option<String>,
     elapsed_s: f64,
@@ -78,7 +82,7 @@ fn replay_log(
     let workers = default_workers(args.workers);
     let mut config = RunConfig::new(workers, epochs.epoch_ms);
     config.epochs = epochs;
-    config.output = output_spec(&args.output, args.emit)?;
+    config.output = output_spec(&args.output, args.emit, workload.info().output_format)?;
     config.interrupt = Some(interrupt);
     let fingerprint = format!(
         "replay {} workers={workers}",
@@ -127,7 +131,11 @@ fn replay_log(
         epochs_replayed: replayed,
         epochs_compared: recorded.len(),
         updates_compared: recorded.total_updates(),
-        matches: divergence.is_none(),
+        // A log with no complete epoch of recorded output can show no match.
+        matches: (compare_before > 0).then_some(divergence.is_none()),
+        unverified: (compare_before == 0).then(|| {
+            format!("no epoch with recorded output to compare; {replayed} input epochs replayed")
+        }),
         first_divergence: divergence,
         truncated_at: scan.truncated_at,
         recorded_failure: scan.end.as_ref().and_then(|end| end.failure.clone()),
@@ -211,22 +219,25 @@ pub fn replay(args: ReplayArgs, interrupt: Arc<AtomicBool>) -> anyhow::Result<Ex
                 report.recorded_workers,
                 human_rate(report.events_per_sec)
             );
-            match &report.first_divergence {
-                None => {
+            match (&report.first_divergence, &report.unverified) {
+                (Some(d), _) => {
+                    let _ = writeln!(text, "replay DIVERGES at {d}");
+                }
+                (None, Some(reason)) => {
+                    let _ = writeln!(text, "replay NOT CHECKED: {reason}");
+                }
+                (None, None) => {
                     let _ = writeln!(
                         text,
                         "replay matches: {} epochs, {} updates",
                         report.epochs_compared, report.updates_compared
                     );
                 }
-                Some(d) => {
-                    let _ = writeln!(text, "replay DIVERGES at {d}");
-                }
             }
             print(&text)?;
         }
     }
-    Ok(if report.matches {
+    Ok(if report.matches == Some(true) {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(EXIT_MISMATCH)
@@ -253,12 +264,13 @@ impl FolderEntry {
             .map_or(self.log.clone(), |n| n.to_string_lossy().into_owned());
         let detail = match (&self.report, &self.error, &self.blessed) {
             (_, _, Some(blessed)) => blessed.clone(),
-            (Some(r), _, _) => match &r.first_divergence {
-                None => format!(
+            (Some(r), _, _) => match (&r.first_divergence, &r.unverified) {
+                (Some(d), _) => format!("at {d}"),
+                (None, Some(reason)) => reason.clone(),
+                (None, None) => format!(
                     "{} epochs, {} updates",
                     r.epochs_compared, r.updates_compared
                 ),
-                Some(d) => format!("at {d}"),
             },
             (None, Some(error), _) => error.clone(),
             (None, None, _) => String::new(),
@@ -292,8 +304,9 @@ fn replay_folder(args: &ReplayArgs, interrupt: Arc<AtomicBool>) -> anyhow::Resul
                 };
                 let result = match (&blessed, replayed.report.matches) {
                     (Some(_), _) => "blessed",
-                    (None, true) => "matches",
-                    (None, false) => "DIVERGES",
+                    (None, Some(true)) => "matches",
+                    (None, Some(false)) => "DIVERGES",
+                    (None, None) => "UNCHECKED",
                 };
                 FolderEntry {
                     log: log.display().to_string(),
@@ -318,7 +331,7 @@ fn replay_folder(args: &ReplayArgs, interrupt: Arc<AtomicBool>) -> anyhow::Resul
     }
     let failed = entries
         .iter()
-        .filter(|e| e.result == "DIVERGES" || e.result == "ERROR")
+        .filter(|e| ["DIVERGES", "ERROR", "UNCHECKED"].contains(&e.result))
         .count();
     match args.format {
         ReportFormat::Json => print(&(serde_json::to_string(&entries)? + "\n"))?,
@@ -389,6 +402,9 @@ pub fn inspect(args: InspectArgs) -> anyhow::Result<ExitCode> {
         "recorded on",
         format!("{} workers, {} processes", h.workers, h.processes),
     );
+    if scan.format_version >= 2 {
+        line("recording", format!("{:016x}", h.recording_id));
+    }
     line(
         "events",
         format!("{} in {} complete epochs", scan.events(), scan.epochs.len()),
