@@ -6,7 +6,7 @@
 use differential_dataflow::operators::CountTotal;
 use differential_dataflow::{AsCollection, VecCollection};
 use reprise_engine::window::{TumblingWindow, WindowSum};
-use reprise_engine::{Epoch, EpochConfig, Job, JobContext};
+use reprise_engine::{Epoch, Job, JobContext};
 use timely::dataflow::operators::vec::Map;
 
 /// Which window implementation a [`KeyedWindowCount`] uses.
@@ -60,13 +60,5 @@ impl Job for KeyedWindowCount {
                     .map(|((start, key), count)| (start, key, count as i64))
             }
         }
-    }
-
-    fn baseline(
-        &self,
-        _: &EpochConfig,
-        _: &mut dyn Iterator<Item = (Epoch, (u64, u64))>,
-        _: &mut dyn FnMut(Epoch, &(u64, u64, i64), i64),
-    ) {
     }
 }

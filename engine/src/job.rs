@@ -80,13 +80,21 @@ pub trait Job: Send + Sync + 'static {
         None
     }
 
-    /// The hand-written single-threaded baseline: consumes `(epoch, event)` pairs in input
-    /// order (epochs never decrease) and emits the same output updates
-    /// `(epoch, record, diff)` as the dataflow, in any order within an epoch.
+    /// The hand-written single-threaded baseline, if the job has one: consumes
+    /// `(epoch, event)` pairs in input order (epochs never decrease) and emits the same
+    /// output updates `(epoch, record, diff)` as the dataflow, in any order within an epoch.
+    /// A job without one leaves this out: `--check baseline` then says so, and the checks
+    /// that need no baseline (worker counts, replay) still work.
     fn baseline(
         &self,
-        epochs: &EpochConfig,
-        events: &mut dyn Iterator<Item = (Epoch, Self::Event)>,
-        emit: &mut dyn FnMut(Epoch, &Self::Output, i64),
-    );
+        _epochs: &EpochConfig,
+        _events: &mut dyn Iterator<Item = (Epoch, Self::Event)>,
+        _emit: &mut dyn FnMut(Epoch, &Self::Output, i64),
+    ) -> Result<(), NoBaseline> {
+        Err(NoBaseline)
+    }
 }
+
+/// What [`Job::baseline`] returns for a job without a baseline.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NoBaseline;

@@ -32,8 +32,6 @@
 //!         let window = TumblingWindow::new(1000, 0).unwrap();
 //!         events.map(|(key, time)| (key, time, 1)).window_sum(window, ctx)
 //!     }
-//!     fn baseline(&self, _: &EpochConfig, _: &mut dyn Iterator<Item = (Epoch, (u64, u64))>,
-//!                 _: &mut dyn FnMut(Epoch, &(u64, u64, i64), i64)) {}
 //! }
 //!
 //! let source = Source::Generated { events: 10_000, generate: Arc::new(|i| (i % 7, i / 10)) };
@@ -72,7 +70,7 @@ pub use epoch::{
     Clock, Epoch, EpochConfig, EventClock, MAX_DURATION_MS, MAX_EVENT_TIME_MS, check_event_time,
 };
 pub use error::EngineError;
-pub use job::{Job, JobContext, Record};
+pub use job::{Job, JobContext, NoBaseline, Record};
 pub use params::{ParamSpec, Params};
 pub use run::{Progress, RunConfig, RunResult, run};
 pub use source::{RecordedEpochs, Records, Source, SourceError};

@@ -39,7 +39,6 @@ impl std::fmt::Display for WorkerDependence {
 /// #     type Event = u64; type Output = u64;
 /// #     fn event_time_ms(e: &u64) -> u64 { *e }
 /// #     fn build<'s>(&self, _: &JobContext, e: VecCollection<'s, Epoch, u64>) -> VecCollection<'s, Epoch, u64> { e }
-/// #     fn baseline(&self, _: &EpochConfig, _: &mut dyn Iterator<Item = (Epoch, u64)>, _: &mut dyn FnMut(Epoch, &u64, i64)) {}
 /// # }
 /// let source = || Source::Generated { events: 1000, generate: Arc::new(|i| i) };
 /// let config = RunConfig::new(1, 10);

@@ -8,7 +8,7 @@ use std::sync::{Arc, OnceLock};
 use differential_dataflow::VecCollection;
 use proptest::prelude::*;
 use reprise_engine::log::{LogHeader, RecordSpec, RecordedClock, epochs, scan};
-use reprise_engine::{EngineError, Epoch, EpochConfig, Job, JobContext, RunConfig, Source, run};
+use reprise_engine::{EngineError, Epoch, Job, JobContext, RunConfig, Source, run};
 
 /// Epochs as read back: `(epoch, events sorted)`.
 type Epochs = Vec<(Epoch, Vec<(u64, String)>)>;
@@ -27,13 +27,6 @@ impl Job for Identity {
         events: VecCollection<'s, Epoch, (u64, String)>,
     ) -> VecCollection<'s, Epoch, (u64, String)> {
         events
-    }
-    fn baseline(
-        &self,
-        _: &EpochConfig,
-        _: &mut dyn Iterator<Item = (Epoch, (u64, String))>,
-        _: &mut dyn FnMut(Epoch, &(u64, String), i64),
-    ) {
     }
 }
 
@@ -62,6 +55,7 @@ fn original() -> &'static (Vec<u8>, Epochs) {
             started_unix_ms: 0,
             recording_id: 0,
             part: 0,
+            program: "log_corruption".into(),
         };
         let mut config = RunConfig::new(2, 10);
         config.record = Some(RecordSpec {

@@ -7,9 +7,7 @@ use std::time::{Duration, Instant};
 use differential_dataflow::VecCollection;
 use reprise_engine::testing::same_digests_for_workers;
 use reprise_engine::window::{TumblingWindow, WindowSum};
-use reprise_engine::{
-    EngineError, Epoch, EpochConfig, Job, JobContext, RunConfig, Source, SourceError, run,
-};
+use reprise_engine::{EngineError, Epoch, Job, JobContext, RunConfig, Source, SourceError, run};
 
 /// Counts `(key, time)` events per key per 50 ms window; optionally misbehaves.
 struct Count {
@@ -44,14 +42,6 @@ impl Job for Count {
                 (if leak { key * 100 + worker } else { key }, time, 1)
             })
             .window_sum(window, ctx)
-    }
-
-    fn baseline(
-        &self,
-        _: &EpochConfig,
-        _: &mut dyn Iterator<Item = (Epoch, (u64, u64))>,
-        _: &mut dyn FnMut(Epoch, &(u64, u64, i64), i64),
-    ) {
     }
 }
 

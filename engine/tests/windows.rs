@@ -76,14 +76,6 @@ impl Job for WindowJob {
                 .map(move |(start, key, time)| (key, start, start + w.size_ms, time as i64)),
         }
     }
-
-    fn baseline(
-        &self,
-        _: &EpochConfig,
-        _: &mut dyn Iterator<Item = (Epoch, Event)>,
-        _: &mut dyn FnMut(Epoch, &Row, i64),
-    ) {
-    }
 }
 
 /// The windows (start, end, closing epoch) holding `time`, for the fixed-window kinds.

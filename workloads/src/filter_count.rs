@@ -4,11 +4,13 @@
 use differential_dataflow::VecCollection;
 use reprise_datasets::{FilterEvent, FilterEvents, Timeline};
 use reprise_engine::window::{TumblingWindow, WindowSum};
-use reprise_engine::{EngineError, Epoch, EpochConfig, Job, JobContext, ParamSpec, Params};
+use reprise_engine::{
+    EngineError, Epoch, EpochConfig, Job, JobContext, NoBaseline, ParamSpec, Params,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::baseline::count_per_window;
-use crate::workload::{Definition, RATE_RANGE, WorkloadInfo};
+use reprise_cli::workload::{Definition, RATE_RANGE, WorkloadInfo};
 
 /// Events kept in one window for one partition key.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -62,7 +64,7 @@ impl Job for FilterCount {
         epochs: &EpochConfig,
         events: &mut dyn Iterator<Item = (Epoch, FilterEvent)>,
         emit: &mut dyn FnMut(Epoch, &WindowCount, i64),
-    ) {
+    ) -> Result<(), NoBaseline> {
         let keep = |e: &FilterEvent, count: &mut dyn FnMut(u64, u64)| {
             if e.value > self.threshold {
                 count(e.id % self.partitions, e.ts);
@@ -74,6 +76,7 @@ impl Job for FilterCount {
             count,
         };
         count_per_window(&self.window, epochs, events, keep, record, emit);
+        Ok(())
     }
 }
 

@@ -1,8 +1,9 @@
 //! # Reprise workloads
 //!
 //! Each workload is one file: a [`reprise_engine::Job`] (its dataflow), its hand-written
-//! single-threaded baseline, and its parameters and formats ([`workload::Definition`]).
-//! [`all`] lists them for the `reprise` command.
+//! single-threaded baseline, and its parameters and formats
+//! ([`reprise_cli::workload::Definition`]). [`registry`] lists them for the `reprise`
+//! command, which is [`reprise_cli::main`] over that registry.
 
 #![deny(missing_docs)]
 
@@ -12,49 +13,37 @@ pub mod nexmark;
 pub mod traffic_share;
 pub mod user_visits;
 pub mod wordcount;
-pub mod workload;
 
-use workload::{Registered, Workload};
+use reprise_cli::Registry;
+use reprise_cli::workload::Workload;
+
+/// The built-in workloads, for `reprise_cli::main`.
+pub fn registry() -> Registry {
+    Registry::new()
+        .with::<filter_count::FilterCount>()
+        .with::<traffic_share::TrafficShare>()
+        .with::<user_visits::UserVisitsJob>()
+        .with::<wordcount::Wordcount>()
+        .with::<nexmark::q0::Q0>()
+        .with::<nexmark::q1::Q1>()
+        .with::<nexmark::q2::Q2>()
+        .with::<nexmark::q3::Q3>()
+        .with::<nexmark::q4::Q4>()
+        .with::<nexmark::q5::Q5>()
+        .with::<nexmark::q6::Q6>()
+        .with::<nexmark::q7::Q7>()
+        .with::<nexmark::q8::Q8>()
+        .with::<nexmark::q9::Q9>()
+        .with::<nexmark::q11::Q11>()
+        .with::<nexmark::q12::Q12>()
+}
 
 /// Every workload, in the order `reprise list` shows them.
 pub fn all() -> Vec<&'static dyn Workload> {
-    static FILTER_COUNT: Registered<filter_count::FilterCount> = Registered::new();
-    static TRAFFIC_SHARE: Registered<traffic_share::TrafficShare> = Registered::new();
-    static USER_VISITS: Registered<user_visits::UserVisitsJob> = Registered::new();
-    static WORDCOUNT: Registered<wordcount::Wordcount> = Registered::new();
-    static Q0: Registered<nexmark::q0::Q0> = Registered::new();
-    static Q1: Registered<nexmark::q1::Q1> = Registered::new();
-    static Q2: Registered<nexmark::q2::Q2> = Registered::new();
-    static Q3: Registered<nexmark::q3::Q3> = Registered::new();
-    static Q4: Registered<nexmark::q4::Q4> = Registered::new();
-    static Q5: Registered<nexmark::q5::Q5> = Registered::new();
-    static Q6: Registered<nexmark::q6::Q6> = Registered::new();
-    static Q7: Registered<nexmark::q7::Q7> = Registered::new();
-    static Q8: Registered<nexmark::q8::Q8> = Registered::new();
-    static Q9: Registered<nexmark::q9::Q9> = Registered::new();
-    static Q11: Registered<nexmark::q11::Q11> = Registered::new();
-    static Q12: Registered<nexmark::q12::Q12> = Registered::new();
-    vec![
-        &FILTER_COUNT,
-        &TRAFFIC_SHARE,
-        &USER_VISITS,
-        &WORDCOUNT,
-        &Q0,
-        &Q1,
-        &Q2,
-        &Q3,
-        &Q4,
-        &Q5,
-        &Q6,
-        &Q7,
-        &Q8,
-        &Q9,
-        &Q11,
-        &Q12,
-    ]
+    registry().all().to_vec()
 }
 
 /// The workload called `name`.
 pub fn find(name: &str) -> Option<&'static dyn Workload> {
-    all().into_iter().find(|w| w.info().name == name)
+    registry().find(name)
 }

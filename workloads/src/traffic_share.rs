@@ -6,12 +6,14 @@ use differential_dataflow::VecCollection;
 use differential_dataflow::operators::CountTotal;
 use reprise_datasets::{Flow, Flows, Timeline};
 use reprise_engine::window::{TumblingWindow, WindowSum};
-use reprise_engine::{EngineError, Epoch, EpochConfig, Job, JobContext, ParamSpec, Params};
+use reprise_engine::{
+    EngineError, Epoch, EpochConfig, Job, JobContext, NoBaseline, ParamSpec, Params,
+};
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
 use crate::baseline::{WindowedRows, window_time};
-use crate::workload::{Definition, RATE_RANGE, SKEW_RANGE, WorkloadInfo, ZIPF_KEYS_RANGE};
+use reprise_cli::workload::{Definition, RATE_RANGE, SKEW_RANGE, WorkloadInfo, ZIPF_KEYS_RANGE};
 
 /// One address's traffic in one window.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -97,7 +99,7 @@ impl Job for TrafficShare {
         epochs: &EpochConfig,
         flows: &mut dyn Iterator<Item = (Epoch, Flow)>,
         emit: &mut dyn FnMut(Epoch, &IpShare, i64),
-    ) {
+    ) -> Result<(), NoBaseline> {
         /// A window's total bytes, and each address's.
         #[derive(Default)]
         struct Window {
@@ -126,6 +128,7 @@ impl Job for TrafficShare {
             );
         }
         windows.finish(emit);
+        Ok(())
     }
 }
 

@@ -4,11 +4,13 @@ use differential_dataflow::VecCollection;
 use reprise_datasets::zipf::Zipf;
 use reprise_datasets::{Timeline, Visit, Visits};
 use reprise_engine::window::{TumblingWindow, WindowSum};
-use reprise_engine::{EngineError, Epoch, EpochConfig, Job, JobContext, ParamSpec, Params};
+use reprise_engine::{
+    EngineError, Epoch, EpochConfig, Job, JobContext, NoBaseline, ParamSpec, Params,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::baseline::count_per_window;
-use crate::workload::{Definition, RATE_RANGE, SKEW_RANGE, WorkloadInfo, ZIPF_KEYS_RANGE};
+use reprise_cli::workload::{Definition, RATE_RANGE, SKEW_RANGE, WorkloadInfo, ZIPF_KEYS_RANGE};
 
 const DAY_MS: u64 = 86_400_000;
 
@@ -69,7 +71,7 @@ impl Job for UserVisitsJob {
         epochs: &EpochConfig,
         events: &mut dyn Iterator<Item = (Epoch, Visit)>,
         emit: &mut dyn FnMut(Epoch, &UserVisits, i64),
-    ) {
+    ) -> Result<(), NoBaseline> {
         let keep = |v: &Visit, count: &mut dyn FnMut(u64, u64)| {
             if self.on_day(v.ts) {
                 count(v.user_id, v.ts);
@@ -81,6 +83,7 @@ impl Job for UserVisitsJob {
             visits,
         };
         count_per_window(&self.window, epochs, events, keep, record, emit);
+        Ok(())
     }
 }
 

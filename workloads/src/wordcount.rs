@@ -7,11 +7,13 @@ use differential_dataflow::VecCollection;
 use reprise_datasets::zipf::Zipf;
 use reprise_datasets::{TextLine, TextLines, Timeline};
 use reprise_engine::window::{TumblingWindow, WindowSum};
-use reprise_engine::{EngineError, Epoch, EpochConfig, Job, JobContext, ParamSpec, Params};
+use reprise_engine::{
+    EngineError, Epoch, EpochConfig, Job, JobContext, NoBaseline, ParamSpec, Params,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::baseline::count_per_window;
-use crate::workload::{Definition, RATE_RANGE, SKEW_RANGE, WorkloadInfo, ZIPF_KEYS_RANGE};
+use reprise_cli::workload::{Definition, RATE_RANGE, SKEW_RANGE, WorkloadInfo, ZIPF_KEYS_RANGE};
 
 /// One word's occurrences in one window.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -85,7 +87,7 @@ impl Job for Wordcount {
         epochs: &EpochConfig,
         lines: &mut dyn Iterator<Item = (Epoch, TextLine)>,
         emit: &mut dyn FnMut(Epoch, &WordCount, i64),
-    ) {
+    ) -> Result<(), NoBaseline> {
         let each_word = |line: &TextLine, count: &mut dyn FnMut(String, u64)| {
             words(&line.text).for_each(|word| count(word, line.ts));
         };
@@ -95,6 +97,7 @@ impl Job for Wordcount {
             count,
         };
         count_per_window(&self.window, epochs, lines, each_word, record, emit);
+        Ok(())
     }
 }
 

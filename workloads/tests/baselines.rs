@@ -4,9 +4,9 @@
 mod common;
 
 use common::small_params;
+use reprise_cli::workload::{Input, Workload};
 use reprise_engine::output::{Emit, FileFormat, OutputSpec};
 use reprise_engine::{EpochConfig, Params, RunConfig};
-use reprise_workloads::workload::{Input, Workload};
 
 fn check(workload: &dyn Workload, events: u64, seed: u64, epoch_ms: Option<u64>) {
     let name = workload.info().name;

@@ -499,3 +499,30 @@ fn a_cluster_replay_that_diverges_exits_1_with_the_report() {
     );
     assert!(said.contains("replay DIVERGES at epoch"), "{said}");
 }
+
+#[test]
+fn a_part_from_another_recording_is_refused_by_name() {
+    // Two recordings of the same job: only their recording ids tell their parts apart.
+    let args = run_args("filter-count");
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let [first, second] = ["first.rlog", "second.rlog"].map(|n| scratch(n).display().to_string());
+    for log in [&first, &second] {
+        json(&reprise(
+            &[
+                &["cluster", "--processes", "2", "run"][..],
+                &args,
+                &["--record", log],
+            ]
+            .concat(),
+        ));
+    }
+    let part = format!("{first}.1");
+    std::fs::copy(format!("{second}.1"), &part).unwrap();
+    let out = reprise(&["replay", &first, "-q"]);
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{said}");
+    assert!(
+        said.contains(&part) && said.contains("another recording"),
+        "{said}"
+    );
+}

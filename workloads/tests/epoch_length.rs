@@ -14,9 +14,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use common::small_params;
+use reprise_cli::workload::{Input, Workload};
 use reprise_engine::output::{Emit, FileFormat, OutputSpec};
 use reprise_engine::{Clock, EpochConfig, Params, RunConfig};
-use reprise_workloads::workload::{Input, Workload};
 use serde_json::{Map, Value};
 
 const EPOCH_LENGTHS: [u64; 5] = [1, 3, 7, 10, 100];

@@ -4,10 +4,10 @@
 
 use std::path::PathBuf;
 
+use reprise_cli::workload::{Input, recorded_epochs};
 use reprise_engine::log::format::{FORMAT_VERSION, OLDEST_READABLE_VERSION};
 use reprise_engine::log::{LogScan, RecordedClock, scan};
 use reprise_engine::{Params, RunConfig};
-use reprise_workloads::workload::{Input, recorded_epochs};
 
 fn golden_logs() -> Vec<(PathBuf, LogScan)> {
     let folder = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/golden");

@@ -5,9 +5,9 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use common::small_params;
+use reprise_cli::workload::{Input, Workload, log_header, recorded_epochs};
 use reprise_engine::log::{RecordSpec, scan};
 use reprise_engine::{Clock, EpochConfig, Params, RunConfig, RunResult};
-use reprise_workloads::workload::{Input, Workload, log_header, recorded_epochs};
 
 fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("reprise-replay-{}", std::process::id()));

@@ -123,6 +123,9 @@ pub struct LogHeader {
     pub recording_id: u64,
     /// Which process wrote this part (0 for a single-process log).
     pub part: u32,
+    /// The program that recorded it (its executable's name): the one whose jobs include
+    /// `workload` (`reprise` in version-1 logs).
+    pub program: String,
 }
 
 impl LogHeader {
@@ -146,6 +149,7 @@ impl LogHeader {
             started_unix_ms: v1.started_unix_ms,
             recording_id: 0,
             part: 0,
+            program: "reprise".to_string(),
         })
     }
 }

@@ -51,7 +51,7 @@ pub const DEFAULT_EPOCH_MS: u64 = 10;
 
 /// The generator, from the `rate` parameter.
 pub fn dataset(params: &Params, seed: u64) -> Result<Nexmark, EngineError> {
-    let rate_per_sec: u64 = params.get_in("rate", crate::workload::RATE_RANGE)?;
+    let rate_per_sec: u64 = params.get_in("rate", reprise_cli::workload::RATE_RANGE)?;
     Ok(Nexmark {
         seed,
         rate_per_sec,

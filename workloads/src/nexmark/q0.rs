@@ -2,9 +2,9 @@
 
 use differential_dataflow::VecCollection;
 use reprise_datasets::nexmark::{Bid, Event, Nexmark};
-use reprise_engine::{EngineError, Epoch, EpochConfig, Job, JobContext, Params};
+use reprise_engine::{EngineError, Epoch, EpochConfig, Job, JobContext, NoBaseline, Params};
 
-use crate::workload::{Definition, WorkloadInfo};
+use reprise_cli::workload::{Definition, WorkloadInfo};
 
 /// The q0 job.
 #[derive(Clone, Debug)]
@@ -31,12 +31,13 @@ impl Job for Q0 {
         _: &EpochConfig,
         events: &mut dyn Iterator<Item = (Epoch, Event)>,
         emit: &mut dyn FnMut(Epoch, &Bid, i64),
-    ) {
+    ) -> Result<(), NoBaseline> {
         for (epoch, event) in events {
             if let Event::Bid(bid) = &event {
                 emit(epoch, bid, 1);
             }
         }
+        Ok(())
     }
 }
 

@@ -3,10 +3,10 @@
 
 use differential_dataflow::VecCollection;
 use reprise_datasets::nexmark::{Bid, Event, Nexmark};
-use reprise_engine::{EngineError, Epoch, EpochConfig, Job, JobContext, Params};
+use reprise_engine::{EngineError, Epoch, EpochConfig, Job, JobContext, NoBaseline, Params};
 use serde::{Deserialize, Serialize};
 
-use crate::workload::{Definition, WorkloadInfo};
+use reprise_cli::workload::{Definition, WorkloadInfo};
 
 /// A bid priced in euro cents.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -60,12 +60,13 @@ impl Job for Q1 {
         _: &EpochConfig,
         events: &mut dyn Iterator<Item = (Epoch, Event)>,
         emit: &mut dyn FnMut(Epoch, &EuroBid, i64),
-    ) {
+    ) -> Result<(), NoBaseline> {
         for (epoch, event) in events {
             if let Event::Bid(bid) = event {
                 emit(epoch, &EuroBid::from(bid), 1);
             }
         }
+        Ok(())
     }
 }
 

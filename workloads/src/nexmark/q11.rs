@@ -10,12 +10,14 @@
 use differential_dataflow::VecCollection;
 use reprise_datasets::nexmark::{Event, Nexmark};
 use reprise_engine::window::{SessionSum, SessionWindow};
-use reprise_engine::{EngineError, Epoch, EpochConfig, Job, JobContext, ParamSpec, Params};
+use reprise_engine::{
+    EngineError, Epoch, EpochConfig, Job, JobContext, NoBaseline, ParamSpec, Params,
+};
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
 use crate::baseline::{first_epoch_after, window_time};
-use crate::workload::{Definition, WorkloadInfo};
+use reprise_cli::workload::{Definition, WorkloadInfo};
 
 /// One bidder's session.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -69,7 +71,7 @@ impl Job for Q11 {
         epochs: &EpochConfig,
         events: &mut dyn Iterator<Item = (Epoch, Event)>,
         emit: &mut dyn FnMut(Epoch, &BidderSession, i64),
-    ) {
+    ) -> Result<(), NoBaseline> {
         let gap = self.window.gap_ms;
         // A bid exactly `gap` after the last one still joins its session (Flink's session
         // windows merge touching spans), so a session is complete only at the first epoch
@@ -139,6 +141,7 @@ impl Job for Q11 {
             sessions.insert(at, merged);
         }
         advance(Epoch::MAX, &mut open, &mut before, emit);
+        Ok(())
     }
 }
 

@@ -9,11 +9,11 @@
 use differential_dataflow::VecCollection;
 use reprise_datasets::nexmark::{Event, Nexmark};
 use reprise_engine::window::{TumblingWindow, WindowSum};
-use reprise_engine::{EngineError, Epoch, EpochConfig, Job, JobContext, Params};
+use reprise_engine::{EngineError, Epoch, EpochConfig, Job, JobContext, NoBaseline, Params};
 use serde::{Deserialize, Serialize};
 
 use crate::baseline::count_per_window;
-use crate::workload::{Definition, WorkloadInfo};
+use reprise_cli::workload::{Definition, WorkloadInfo};
 
 /// One bidder's bids in one window.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -64,7 +64,7 @@ impl Job for Q12 {
         epochs: &EpochConfig,
         events: &mut dyn Iterator<Item = (Epoch, Event)>,
         emit: &mut dyn FnMut(Epoch, &BidderCount, i64),
-    ) {
+    ) -> Result<(), NoBaseline> {
         let each_bid = |event: &Event, count: &mut dyn FnMut(u64, u64)| {
             if let Event::Bid(bid) = event {
                 count(bid.bidder, bid.date_time);
@@ -76,6 +76,7 @@ impl Job for Q12 {
             bids,
         };
         count_per_window(&self.window, epochs, events, each_bid, record, emit);
+        Ok(())
     }
 }
 

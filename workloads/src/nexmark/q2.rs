@@ -3,10 +3,12 @@
 
 use differential_dataflow::VecCollection;
 use reprise_datasets::nexmark::{Event, Nexmark};
-use reprise_engine::{EngineError, Epoch, EpochConfig, Job, JobContext, ParamSpec, Params};
+use reprise_engine::{
+    EngineError, Epoch, EpochConfig, Job, JobContext, NoBaseline, ParamSpec, Params,
+};
 use serde::{Deserialize, Serialize};
 
-use crate::workload::{Definition, WorkloadInfo};
+use reprise_cli::workload::{Definition, WorkloadInfo};
 
 /// A selected bid.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -57,12 +59,13 @@ impl Job for Q2 {
         _: &EpochConfig,
         events: &mut dyn Iterator<Item = (Epoch, Event)>,
         emit: &mut dyn FnMut(Epoch, &AuctionPrice, i64),
-    ) {
+    ) -> Result<(), NoBaseline> {
         for (epoch, event) in events {
             if let Some(selected) = self.select(&event) {
                 emit(epoch, &selected, 1);
             }
         }
+        Ok(())
     }
 }
 

@@ -7,11 +7,11 @@
 
 use differential_dataflow::VecCollection;
 use reprise_datasets::nexmark::{Event, Nexmark, Text};
-use reprise_engine::{EngineError, Epoch, EpochConfig, Job, JobContext, Params};
+use reprise_engine::{EngineError, Epoch, EpochConfig, Job, JobContext, NoBaseline, Params};
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
-use crate::workload::{Definition, WorkloadInfo};
+use reprise_cli::workload::{Definition, WorkloadInfo};
 
 /// A seller near one of the western states and an auction of theirs.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -72,7 +72,7 @@ impl Job for Q3 {
         _: &EpochConfig,
         events: &mut dyn Iterator<Item = (Epoch, Event)>,
         emit: &mut dyn FnMut(Epoch, &LocalItem, i64),
-    ) {
+    ) -> Result<(), NoBaseline> {
         let mut sellers: FxHashMap<u64, (Text, Text, Text)> = FxHashMap::default();
         let mut waiting: FxHashMap<u64, Vec<u64>> = FxHashMap::default();
         let item = |(name, city, state): &(Text, Text, Text), id| LocalItem {
@@ -97,6 +97,7 @@ impl Job for Q3 {
                 _ => {}
             }
         }
+        Ok(())
     }
 }
 

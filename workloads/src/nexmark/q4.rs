@@ -11,14 +11,14 @@
 use differential_dataflow::VecCollection;
 use differential_dataflow::operators::CountTotal;
 use reprise_datasets::nexmark::{Event, Nexmark};
-use reprise_engine::{EngineError, Epoch, EpochConfig, Job, JobContext, Params};
+use reprise_engine::{EngineError, Epoch, EpochConfig, Job, JobContext, NoBaseline, Params};
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
 use super::q9::any_bid;
 use super::winning_bids::{Winners, winning_bids};
 use crate::baseline::{AuctionBook, BookChange};
-use crate::workload::{Definition, WorkloadInfo};
+use reprise_cli::workload::{Definition, WorkloadInfo};
 
 /// A category's average highest bid.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -65,7 +65,7 @@ impl Job for Q4 {
         epochs: &EpochConfig,
         events: &mut dyn Iterator<Item = (Epoch, Event)>,
         emit: &mut dyn FnMut(Epoch, &CategoryPrice, i64),
-    ) {
+    ) -> Result<(), NoBaseline> {
         // Per category, (sum of highest bids, auctions with a bid).
         let mut totals: FxHashMap<u64, (isize, isize)> = FxHashMap::default();
         let mut report = |change: BookChange| {
@@ -91,6 +91,7 @@ impl Job for Q4 {
             emit(epoch, &category_price(auction.category, *total), 1);
         };
         AuctionBook::run(*epochs, any_bid, events, &mut report);
+        Ok(())
     }
 }
 

@@ -9,12 +9,14 @@
 use differential_dataflow::VecCollection;
 use reprise_datasets::nexmark::{Event, Nexmark};
 use reprise_engine::window::{HoppingWindow, WindowAssigner, WindowSum};
-use reprise_engine::{EngineError, Epoch, EpochConfig, Job, JobContext, ParamSpec, Params};
+use reprise_engine::{
+    EngineError, Epoch, EpochConfig, Job, JobContext, NoBaseline, ParamSpec, Params,
+};
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
 use crate::baseline::{WindowedRows, window_time};
-use crate::workload::{Definition, WorkloadInfo};
+use reprise_cli::workload::{Definition, WorkloadInfo};
 
 /// An auction with the most bids in a window.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -76,7 +78,7 @@ impl Job for Q5 {
         epochs: &EpochConfig,
         events: &mut dyn Iterator<Item = (Epoch, Event)>,
         emit: &mut dyn FnMut(Epoch, &HotItem, i64),
-    ) {
+    ) -> Result<(), NoBaseline> {
         let (size, slide) = (self.window.size_ms, self.window.slide_ms);
         // A window's rows: the auctions whose bid count is the window's maximum.
         let hot = |start: u64, counts: &FxHashMap<u64, i64>| -> Vec<(HotItem, i64)> {
@@ -117,6 +119,7 @@ impl Job for Q5 {
             }
         }
         windows.finish(emit);
+        Ok(())
     }
 }
 

@@ -8,13 +8,15 @@
 
 use differential_dataflow::VecCollection;
 use reprise_datasets::nexmark::{Auction, Bid, Event, Nexmark};
-use reprise_engine::{EngineError, Epoch, EpochConfig, Job, JobContext, ParamSpec, Params};
+use reprise_engine::{
+    EngineError, Epoch, EpochConfig, Job, JobContext, NoBaseline, ParamSpec, Params,
+};
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
 use super::winning_bids::{Winners, winning_bids};
 use crate::baseline::{AuctionBook, BookChange};
-use crate::workload::{Definition, WorkloadInfo};
+use reprise_cli::workload::{Definition, WorkloadInfo};
 
 /// A seller's average selling price.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -76,7 +78,7 @@ impl Job for Q6 {
         epochs: &EpochConfig,
         events: &mut dyn Iterator<Item = (Epoch, Event)>,
         emit: &mut dyn FnMut(Epoch, &SellerPrice, i64),
-    ) {
+    ) -> Result<(), NoBaseline> {
         let last = self.last;
         // Per seller, the last sales (expires, auction, price) in order.
         let mut sales: FxHashMap<u64, Vec<(u64, u64, u64)>> = FxHashMap::default();
@@ -118,6 +120,7 @@ impl Job for Q6 {
             );
         };
         AuctionBook::run(*epochs, meets_reserve, events, &mut report);
+        Ok(())
     }
 }
 

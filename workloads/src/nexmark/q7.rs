@@ -10,12 +10,12 @@
 use differential_dataflow::VecCollection;
 use reprise_datasets::nexmark::{Bid, Event, Nexmark};
 use reprise_engine::window::{TumblingWindow, WindowMax};
-use reprise_engine::{EngineError, Epoch, EpochConfig, Job, JobContext, Params};
+use reprise_engine::{EngineError, Epoch, EpochConfig, Job, JobContext, NoBaseline, Params};
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
 use crate::baseline::{WindowedRows, window_time};
-use crate::workload::{Definition, WorkloadInfo};
+use reprise_cli::workload::{Definition, WorkloadInfo};
 
 /// A bid at its window's highest price.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -81,7 +81,7 @@ impl Job for Q7 {
         epochs: &EpochConfig,
         events: &mut dyn Iterator<Item = (Epoch, Event)>,
         emit: &mut dyn FnMut(Epoch, &HighestBid, i64),
-    ) {
+    ) -> Result<(), NoBaseline> {
         // Per window: the highest price, and its bids with their multiplicities.
         type Highest = (u64, FxHashMap<Bid, i64>);
         let rows = |start: u64, (_, bids): &Highest| -> Vec<(HighestBid, i64)> {
@@ -110,6 +110,7 @@ impl Job for Q7 {
             );
         }
         windows.finish(emit);
+        Ok(())
     }
 }
 

@@ -10,12 +10,12 @@
 use differential_dataflow::VecCollection;
 use reprise_datasets::nexmark::{Event, Nexmark, Text};
 use reprise_engine::window::{TumblingWindow, WindowSum};
-use reprise_engine::{EngineError, Epoch, EpochConfig, Job, JobContext, Params};
+use reprise_engine::{EngineError, Epoch, EpochConfig, Job, JobContext, NoBaseline, Params};
 use rustc_hash::{FxHashMap, FxHashSet};
 use serde::{Deserialize, Serialize};
 
 use crate::baseline::{first_epoch_from, window_time};
-use crate::workload::{Definition, WorkloadInfo};
+use reprise_cli::workload::{Definition, WorkloadInfo};
 
 /// A person who opened an auction in the window they registered in.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -80,7 +80,7 @@ impl Job for Q8 {
         epochs: &EpochConfig,
         events: &mut dyn Iterator<Item = (Epoch, Event)>,
         emit: &mut dyn FnMut(Epoch, &NewUser, i64),
-    ) {
+    ) -> Result<(), NoBaseline> {
         /// A window's people and sellers; rows are the people who are also sellers.
         #[derive(Default)]
         struct Window {
@@ -142,6 +142,7 @@ impl Job for Q8 {
                 }
             }
         }
+        Ok(())
     }
 }
 

@@ -9,12 +9,12 @@
 
 use differential_dataflow::VecCollection;
 use reprise_datasets::nexmark::{Auction, Bid, Event, Nexmark};
-use reprise_engine::{EngineError, Epoch, EpochConfig, Job, JobContext, Params};
+use reprise_engine::{EngineError, Epoch, EpochConfig, Job, JobContext, NoBaseline, Params};
 use serde::{Deserialize, Serialize};
 
 use super::winning_bids::{Winners, winning_bids};
 use crate::baseline::{AuctionBook, BookChange};
-use crate::workload::{Definition, WorkloadInfo};
+use reprise_cli::workload::{Definition, WorkloadInfo};
 
 /// An auction and its best bid (Flink's q9 columns).
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -102,7 +102,7 @@ impl Job for Q9 {
         epochs: &EpochConfig,
         events: &mut dyn Iterator<Item = (Epoch, Event)>,
         emit: &mut dyn FnMut(Epoch, &AuctionWinner, i64),
-    ) {
+    ) -> Result<(), NoBaseline> {
         let mut report = |change: BookChange| {
             if let BookChange::Best {
                 epoch,
@@ -118,6 +118,7 @@ impl Job for Q9 {
             }
         };
         AuctionBook::run(*epochs, any_bid, events, &mut report);
+        Ok(())
     }
 }
 

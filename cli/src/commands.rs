@@ -1,11 +1,4 @@
-//! The `reprise` command: list, run and generate.
-
-mod args;
-mod chart;
-mod cluster;
-mod compare;
-mod replay;
-mod report;
+//! The commands `list`, `run` and `gen`, and the entry point that dispatches every command.
 
 use std::io::{IsTerminal, Write};
 use std::path::Path;
@@ -18,6 +11,8 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use crate::registry::Registry;
+use crate::workload::{Input, Workload, log_header};
 use reprise_engine::cluster::ClusterSpec;
 use reprise_engine::log::RecordSpec;
 use reprise_engine::output::{
@@ -25,22 +20,31 @@ use reprise_engine::output::{
 };
 use reprise_engine::{Clock, EngineError, Params, Progress, RunConfig};
 use reprise_kafka::{Bounds, KafkaUrl, TopicWriter};
-use reprise_workloads::workload::{Input, Workload, log_header};
 
-use args::{CheckArg, Cli, ClockArg, Command, DataFormat, EmitArg, GenArgs, ReportFormat, RunArgs};
-use report::{CheckReport, OutputReport, RecordReport, RunReport};
-
-/// Workloads allocate many small strings and vectors; mimalloc serves them faster than the
-/// system allocator (wordcount: see the note in README's Performance section).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+use crate::args::{
+    CheckArg, Cli, ClockArg, Command, DataFormat, EmitArg, GenArgs, ReportFormat, RunArgs,
+};
+use crate::report::{CheckReport, OutputReport, RecordReport, RunReport};
+use crate::{cluster, compare, replay};
 
 /// Exit code when a check finds a different result.
 pub(crate) const EXIT_MISMATCH: u8 = 1;
 /// Exit code for every other error.
 const EXIT_ERROR: u8 = 2;
 
-fn main() -> ExitCode {
+/// The program's jobs, set once by [`main`].
+static REGISTRY: std::sync::OnceLock<Registry> = std::sync::OnceLock::new();
+
+/// The program's jobs.
+pub(crate) fn registry() -> &'static Registry {
+    REGISTRY.get_or_init(Registry::new)
+}
+
+/// Runs the whole command line (list, run, gen, replay, inspect, compare, cluster) for the
+/// jobs of `registry`, and returns the exit code: 0 success, 1 a check found a different
+/// result, 2 any other error.
+pub fn main(registry: Registry) -> ExitCode {
+    let _ = REGISTRY.set(registry);
     let cli = Cli::parse();
     cluster::stop_with_launcher();
     let result = match cli.command {
@@ -122,7 +126,7 @@ pub(crate) fn output_spec(
 
 /// The cluster this process belongs to, if `--processes` is above 1.
 pub(crate) fn cluster_spec(
-    args: &args::ClusterArgs,
+    args: &crate::args::ClusterArgs,
     fingerprint: String,
 ) -> anyhow::Result<Option<ClusterSpec>> {
     if args.processes <= 1 {
@@ -190,17 +194,14 @@ pub(crate) fn print(text: &str) -> anyhow::Result<()> {
 }
 
 pub(crate) fn find_workload(name: &str) -> anyhow::Result<&'static dyn Workload> {
-    reprise_workloads::find(name).with_context(|| {
-        let names: Vec<_> = reprise_workloads::all()
-            .iter()
-            .map(|w| w.info().name)
-            .collect();
+    registry().find(name).with_context(|| {
+        let names: Vec<_> = registry().all().iter().map(|w| w.info().name).collect();
         format!("unknown workload `{name}`; available: {}", names.join(", "))
     })
 }
 
 fn list(format: ReportFormat) -> anyhow::Result<ExitCode> {
-    let infos: Vec<_> = reprise_workloads::all().iter().map(|w| w.info()).collect();
+    let infos: Vec<_> = registry().all().iter().map(|w| w.info()).collect();
     let text = match format {
         ReportFormat::Json => serde_json::to_string_pretty(&infos)? + "\n",
         ReportFormat::Text => {
@@ -464,7 +465,7 @@ fn shell_quote(text: &str) -> String {
 }
 
 fn generate(args: GenArgs) -> anyhow::Result<ExitCode> {
-    let all = reprise_workloads::all();
+    let all = registry().all();
     let Some(workload) = all
         .iter()
         .find(|w| w.info().dataset == args.dataset || w.info().name == args.dataset)

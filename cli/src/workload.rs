@@ -13,8 +13,8 @@ use reprise_datasets::format::{
 use reprise_engine::digest::{DigestBuilder, DigestLog, record_hash};
 use reprise_engine::output::{FileFormat, OutputFile, OutputSpec, OutputStats};
 use reprise_engine::{
-    Clock, EngineError, Epoch, EpochConfig, EventClock, Job, ParamSpec, Params, Progress, Records,
-    RunConfig, RunResult, Source, SourceError, check_event_time, run,
+    Clock, EngineError, Epoch, EpochConfig, EventClock, Job, NoBaseline, ParamSpec, Params,
+    Progress, Records, RunConfig, RunResult, Source, SourceError, check_event_time, run,
 };
 use reprise_kafka::{Bounds, KafkaUrl, Order};
 use serde::Serialize;
@@ -172,14 +172,38 @@ pub type SendMessage<'a> = dyn FnMut(u64, &[u8]) -> Result<(), EngineError> + 'a
 
 /// A [`Job`] with what the registry needs to construct and feed it.
 pub trait Definition: Job + Sized {
-    /// The dataset generator.
+    /// The dataset generator; [`NoGenerator`] for a job whose input is always brought
+    /// (`run` then needs `--input`).
     type Data: Generator<Event = Self::Event>;
     /// Name, parameters and formats.
     const INFO: WorkloadInfo;
     /// The job, from validated parameters.
     fn from_params(params: &Params) -> Result<Self, EngineError>;
-    /// The dataset generator, from validated parameters and a seed.
-    fn dataset(params: &Params, seed: u64) -> Result<Self::Data, EngineError>;
+    /// The dataset generator, from validated parameters and a seed. Left out for a job
+    /// without a generator: generated input is then refused with a clear error.
+    fn dataset(_params: &Params, _seed: u64) -> Result<Self::Data, EngineError> {
+        Err(EngineError::config(format!(
+            "`{}` has no generator: give its input with --input FILE, --input - or --input kafka://HOST:PORT/TOPIC",
+            Self::INFO.name
+        )))
+    }
+}
+
+/// The [`Definition::Data`] of a job without a generator.
+pub struct NoGenerator<E>(std::marker::PhantomData<fn() -> E>);
+
+impl<E> std::fmt::Debug for NoGenerator<E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("NoGenerator")
+    }
+}
+
+impl<E: 'static> Generator for NoGenerator<E> {
+    type Event = E;
+    fn generate(&self, _index: u64) -> E {
+        // No value of this type exists: `Definition::dataset` refuses to make one.
+        unreachable!("a job without a generator generates nothing")
+    }
 }
 
 /// Registers a [`Definition`] as a [`Workload`].
@@ -204,6 +228,12 @@ fn dataset_format(format: FileFormat) -> Format {
         FileFormat::Csv => Format::Csv,
         FileFormat::JsonLines => Format::JsonLines,
     }
+}
+
+fn no_baseline(name: &str) -> EngineError {
+    EngineError::config(format!(
+        "`{name}` has no baseline to check against (its replays still check every epoch against the recording)"
+    ))
 }
 
 /// Opens a dataset file or standard input, and reads its records lazily.
@@ -344,7 +374,8 @@ impl<D: Definition> Workload for Registered<D> {
                         let event = data.generate(i);
                         (clock.assign(D::event_time_ms(&event)), event)
                     });
-                    job.baseline(epochs, &mut stream, &mut emit);
+                    job.baseline(epochs, &mut stream, &mut emit)
+                        .map_err(|NoBaseline| no_baseline(D::INFO.name))?;
                     events = *count;
                 }
                 Input::Log { path, until } => {
@@ -360,7 +391,8 @@ impl<D: Definition> Workload for Registered<D> {
                         })
                         .flatten()
                         .inspect(|_| events += 1);
-                    job.baseline(epochs, &mut stream, &mut emit);
+                    job.baseline(epochs, &mut stream, &mut emit)
+                        .map_err(|NoBaseline| no_baseline(D::INFO.name))?;
                 }
                 Input::File { path: None, .. } | Input::Kafka { .. } => {
                     return Err(EngineError::config(
@@ -383,7 +415,8 @@ impl<D: Definition> Workload for Registered<D> {
                             None
                         }
                     });
-                    job.baseline(epochs, &mut stream, &mut emit);
+                    job.baseline(epochs, &mut stream, &mut emit)
+                        .map_err(|NoBaseline| no_baseline(D::INFO.name))?;
                 }
             }
         }
@@ -519,7 +552,16 @@ pub fn log_header(
         // Set by the run: its process and the id its processes share.
         recording_id: 0,
         part: 0,
+        program: program_name(),
     }
+}
+
+/// This program's name: its executable's file name (`reprise` for the built-in one).
+pub fn program_name() -> String {
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.file_stem().map(|s| s.to_string_lossy().into_owned()))
+        .unwrap_or_else(|| "reprise".to_string())
 }
 
 /// The epoch settings a log was recorded with.

@@ -11,8 +11,8 @@ use anyhow::{Context, bail};
 use serde::Serialize;
 
 use crate::args::{CompareArgs, OnOff};
+use crate::commands::{EXIT_MISMATCH, find_workload, print};
 use crate::report::human_rate;
-use crate::{EXIT_MISMATCH, find_workload, print};
 
 /// One configuration of the comparison.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]

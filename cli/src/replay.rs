@@ -9,15 +9,17 @@ use anyhow::Context;
 use reprise_engine::digest::Divergence;
 use std::path::Path;
 
+use crate::workload::{Input, recorded_epochs};
 use reprise_engine::digest::DigestLog;
 use reprise_engine::log::{LogScan, RecordedClock, bless, scan};
 use reprise_engine::{Epoch, Params, RunConfig};
-use reprise_workloads::workload::{Input, recorded_epochs};
 use serde::Serialize;
 
 use crate::args::{InspectArgs, ReplayArgs, ReportFormat};
+use crate::commands::{
+    EXIT_MISMATCH, ProgressDisplay, default_workers, find_workload, output_spec, print,
+};
 use crate::report::{human_bytes, human_rate};
-use crate::{EXIT_MISMATCH, ProgressDisplay, default_workers, find_workload, output_spec, print};
 
 /// What `reprise replay` reports.
 #[derive(Debug, Serialize)]
@@ -60,10 +62,21 @@ fn replay_log(
     let scan = scan(log)?;
     let header = &scan.header;
     let workload = find_workload(&header.workload).with_context(|| {
+        let this = crate::workload::program_name();
+        let hint = if header.program == this {
+            String::new()
+        } else {
+            format!(
+                ": replay it with the program that has that job, `{} replay {}`",
+                header.program,
+                log.display()
+            )
+        };
         format!(
-            "the log {} was recorded by workload `{}`",
+            "the log {} was recorded by job `{}` of program `{}`, and this program (`{this}`) has no such job{hint}",
             log.display(),
-            header.workload
+            header.workload,
+            header.program
         )
     })?;
     let overrides: Vec<String> = header
@@ -89,7 +102,7 @@ fn replay_log(
         log.file_name()
             .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
     );
-    config.cluster = crate::cluster_spec(&args.cluster, fingerprint)?;
+    config.cluster = crate::commands::cluster_spec(&args.cluster, fingerprint)?;
     let input = Input::Log {
         path: log.to_path_buf(),
         until: args.until_epoch,
@@ -404,6 +417,7 @@ pub fn inspect(args: InspectArgs) -> anyhow::Result<ExitCode> {
     );
     if scan.format_version >= 2 {
         line("recording", format!("{:016x}", h.recording_id));
+        line("program", h.program.clone());
     }
     line(
         "events",

@@ -102,7 +102,7 @@ pub fn cluster(args: ClusterCommand) -> anyhow::Result<ExitCode> {
             }
             if let Some(status) = process.child.try_wait().context("waiting for a process")? {
                 running[index] = false;
-                if index == 0 && status.code() == Some(crate::EXIT_MISMATCH.into()) {
+                if index == 0 && status.code() == Some(crate::commands::EXIT_MISMATCH.into()) {
                     mismatch = true;
                 } else if !status.success() {
                     failed = Some((
@@ -149,11 +149,11 @@ pub fn cluster(args: ClusterCommand) -> anyhow::Result<ExitCode> {
                 .lines()
                 .filter(|l| !l.starts_with("awaiting connections"))
                 .collect();
-            crate::print(&(report.join("\n") + "\n"))?;
+            crate::commands::print(&(report.join("\n") + "\n"))?;
         }
     }
     Ok(if mismatch {
-        ExitCode::from(crate::EXIT_MISMATCH)
+        ExitCode::from(crate::commands::EXIT_MISMATCH)
     } else {
         ExitCode::SUCCESS
     })

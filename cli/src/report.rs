@@ -101,7 +101,7 @@ impl RunReport {
         params: &reprise_engine::Params,
         input: String,
         epoch_ms: u64,
-        baseline: &reprise_workloads::workload::BaselineResult,
+        baseline: &crate::workload::BaselineResult,
     ) -> Self {
         Self {
             workload: workload.to_string(),
