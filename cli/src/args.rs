@@ -65,6 +65,10 @@ pub struct CompareArgs {
     /// Generated events per run.
     #[arg(long, default_value_t = 10_000_000)]
     pub events: u64,
+    /// Read every run's input from this file instead of generating it (for a job without
+    /// a generator, or your own dataset); `--events` then does not apply.
+    #[arg(long, value_name = "FILE")]
+    pub input: Option<PathBuf>,
     /// Worker counts, comma-separated.
     #[arg(long, value_delimiter = ',', default_value = "1,2")]
     pub workers: Vec<usize>,

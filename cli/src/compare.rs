@@ -142,12 +142,11 @@ fn run_once(
     let exe = std::env::current_exe().context("finding the reprise executable")?;
     let mut command = Command::new(exe);
     command.args(["run", &config.workload, "--format", "json", "--quiet"]);
-    command.args([
-        "--events",
-        &args.events.to_string(),
-        "--epoch-ms",
-        &config.epoch_ms.to_string(),
-    ]);
+    match &args.input {
+        Some(input) => command.arg("--input").arg(input),
+        None => command.args(["--events", &args.events.to_string()]),
+    };
+    command.args(["--epoch-ms", &config.epoch_ms.to_string()]);
     command.args(["--workers", &config.workers.to_string()]);
     for param in &args.params {
         command.args(["--param", param]);
