@@ -279,15 +279,15 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             })
             .collect();
         if !given.is_empty() {
+            let (shapes, it) = if given.len() == 1 {
+                ("shapes", "it")
+            } else {
+                ("shape", "them")
+            };
+            let names: Vec<String> = given.iter().map(|n| format!("`{n}`")).collect();
             anyhow::bail!(
-                "{} only shape{} generated input; with --input they would do nothing: drop {}",
-                given
-                    .iter()
-                    .map(|n| format!("`{n}`"))
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                if given.len() == 1 { "s" } else { "" },
-                if given.len() == 1 { "it" } else { "them" }
+                "{} only {shapes} generated input; with --input {it} would do nothing: drop {it}",
+                names.join(", ")
             );
         }
     }
