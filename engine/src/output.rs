@@ -291,7 +291,11 @@ impl OutputFile {
             Out::Csv(out) => {
                 if !self.header_written {
                     self.header_written = true;
-                    let header = csv_header(row.record);
+                    // A struct names its fields; a tuple does not, so the declared columns
+                    // (or positions) name them.
+                    let header = csv_header(row.record)
+                        .or_else(|| self.spec.columns.clone())
+                        .unwrap_or_else(|| positional_header(row.record));
                     let fields = ["epoch", "kind"]
                         .into_iter()
                         .chain(header.split(','))
@@ -337,19 +341,85 @@ impl OutputFile {
     }
 }
 
-/// The CSV header of a record type, read off serde's field names.
-pub fn csv_header<R: Serialize>(record: &R) -> String {
+/// The CSV header of a record type, read off serde's field names; `None` for a record
+/// without field names (a tuple, a number).
+///
+/// # Examples
+/// ```
+/// use reprise_engine::output::csv_header;
+/// #[derive(serde::Serialize)]
+/// struct Count { window_start: u64, word: String, count: i64 }
+/// let row = Count { window_start: 0, word: "a".into(), count: 2 };
+/// assert_eq!(csv_header(&row).as_deref(), Some("window_start,word,count"));
+/// assert_eq!(csv_header(&(0u64, "a", 2i64)), None);
+/// ```
+pub fn csv_header<R: Serialize>(record: &R) -> Option<String> {
     let mut writer = csv::Writer::from_writer(Vec::new());
-    match writer
+    writer.serialize(record).ok()?;
+    let bytes = writer.into_inner().ok()?;
+    let text = String::from_utf8_lossy(&bytes);
+    // With field names, the writer puts a header line before the values.
+    let mut lines = text.lines();
+    match (lines.next(), lines.next()) {
+        (Some(header), Some(_)) => Some(header.to_string()),
+        _ => None,
+    }
+}
+
+/// `c1,c2,...`: names for the columns of a record without field names.
+fn positional_header<R: Serialize>(record: &R) -> String {
+    let mut writer = csv::WriterBuilder::new()
+        .has_headers(false)
+        .from_writer(Vec::new());
+    let columns = writer
         .serialize(record)
         .ok()
         .and_then(|()| writer.into_inner().ok())
-    {
-        Some(bytes) => String::from_utf8_lossy(&bytes)
-            .lines()
-            .next()
-            .unwrap_or("record")
-            .to_string(),
-        None => "record".to_string(),
+        .and_then(|bytes| {
+            csv::ReaderBuilder::new()
+                .has_headers(false)
+                .from_reader(bytes.as_slice())
+                .records()
+                .next()
+                .and_then(Result::ok)
+                .map(|r| r.len())
+        })
+        .unwrap_or(1);
+    (1..=columns)
+        .map(|i| format!("c{i}"))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The header line of a CSV output of tuple records, with and without declared columns.
+    fn header_of_tuples(columns: Option<&str>) -> String {
+        let path = std::env::temp_dir().join(format!(
+            "reprise-tuple-header-{}-{}.csv",
+            std::process::id(),
+            columns.is_some()
+        ));
+        let mut spec = OutputSpec::file(&path, FileFormat::Csv, Emit::Updates);
+        spec.columns = columns.map(str::to_string);
+        let mut file = OutputFile::create(spec).unwrap();
+        file.write_epoch(3, vec![((10u64, 7u64, 2i64), 1)], &|_| None)
+            .unwrap();
+        file.finish().unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        text.lines().next().unwrap().to_string()
+    }
+
+    #[test]
+    fn tuple_records_get_declared_or_positional_column_names_not_their_values() {
+        // Regression: the first row's values became the header.
+        assert_eq!(
+            header_of_tuples(Some("window_start,key,count")),
+            "epoch,kind,window_start,key,count,diff"
+        );
+        assert_eq!(header_of_tuples(None), "epoch,kind,c1,c2,c3,diff");
     }
 }
