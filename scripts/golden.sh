@@ -10,7 +10,7 @@
 # only those), and the diff of the log shows the change in review.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --release --locked --quiet -p reprise-workloads
+cargo build --release --locked --quiet -p reprise-workloads --features reprise-cli/test-hooks
 reprise=target/release/reprise
 golden=tests/golden
 mkdir -p "$golden"

@@ -91,6 +91,7 @@ pub struct CompareArgs {
     #[arg(long, short = 'o', default_value = "compare-results")]
     pub output: PathBuf,
     /// Test hook: corrupt the digest reported by run number N (1-based).
+    #[cfg(feature = "test-hooks")]
     #[arg(long, hide = true)]
     pub inject_mismatch: Option<usize>,
 }
@@ -242,11 +243,13 @@ pub struct RunArgs {
     #[arg(long, conflicts_with_all = ["check", "record"])]
     pub baseline_only: bool,
     /// Test hook: report a wrong digest (used to test `reprise compare`).
+    #[cfg(feature = "test-hooks")]
     #[arg(long, hide = true)]
     pub corrupt_digest: bool,
     #[command(flatten)]
     pub cluster: ClusterArgs,
     /// Test hook: make worker 0 panic when its input reaches this epoch.
+    #[cfg(feature = "test-hooks")]
     #[arg(long, hide = true, value_name = "EPOCH")]
     pub inject_panic_at_epoch: Option<u64>,
     /// How many epochs the input may run ahead of the completed output.

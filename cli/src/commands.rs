@@ -306,7 +306,8 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     config.max_epochs_ahead = args.max_epochs_ahead;
     config.output = output_spec(&args.output, args.emit, info.output_format)?;
     config.interrupt = Some(interrupt_flag());
-    config.inject_panic_at = args.inject_panic_at_epoch;
+    #[cfg(feature = "test-hooks")]
+    config.inject_panic_at(args.inject_panic_at_epoch);
     let fingerprint = format!(
         "run {} [{}] workers={workers} epoch_ms={epoch_ms} clock={:?} input={} output={} record={}",
         info.name,
@@ -410,10 +411,15 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     Ok(code)
 }
 
-fn print_report(mut report: RunReport, args: &RunArgs) -> anyhow::Result<()> {
-    if args.corrupt_digest {
-        report.digest = format!("{:016x}", u64::from_str_radix(&report.digest, 16)? ^ 1);
-    }
+fn print_report(report: RunReport, args: &RunArgs) -> anyhow::Result<()> {
+    #[cfg(feature = "test-hooks")]
+    let report = RunReport {
+        digest: match args.corrupt_digest {
+            true => format!("{:016x}", u64::from_str_radix(&report.digest, 16)? ^ 1),
+            false => report.digest,
+        },
+        ..report
+    };
     match args.format {
         ReportFormat::Text => print(&report.to_text()),
         ReportFormat::Json => print(&(serde_json::to_string(&report)? + "\n")),

@@ -157,6 +157,7 @@ fn run_once(
     } else if config.record {
         command.arg("--record").arg(&log);
     }
+    #[cfg(feature = "test-hooks")]
     if args.inject_mismatch == Some(number) {
         command.arg("--corrupt-digest");
     }

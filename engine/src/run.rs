@@ -34,8 +34,9 @@ pub struct RunConfig {
     pub record: Option<RecordSpec>,
     /// Set to stop the run early (Ctrl-C); completed epochs stay in the output and log.
     pub interrupt: Option<Arc<AtomicBool>>,
-    /// For tests of failure handling: worker 0 panics when its input reaches this epoch.
-    pub inject_panic_at: Option<Epoch>,
+    /// For tests of failure handling: worker 0 panics when its input reaches this epoch
+    /// (set with [`RunConfig::inject_panic_at`], feature `test-hooks`).
+    inject_panic_at: Option<Epoch>,
     /// Run as one process of a timely cluster; `workers` is then the count per process.
     pub cluster: Option<ClusterSpec>,
 }
@@ -53,6 +54,12 @@ impl RunConfig {
             inject_panic_at: None,
             cluster: None,
         }
+    }
+
+    /// For tests of failure handling: worker 0 panics when its input reaches `epoch`.
+    #[cfg(feature = "test-hooks")]
+    pub fn inject_panic_at(&mut self, epoch: Option<Epoch>) {
+        self.inject_panic_at = epoch;
     }
 }
 

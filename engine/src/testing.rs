@@ -53,10 +53,8 @@ pub fn same_digests_for_workers<J: Job>(
 ) -> Result<Result<DigestLog, WorkerDependence>, EngineError> {
     let mut reference: Option<(usize, DigestLog)> = None;
     for &count in workers {
-        let config = RunConfig {
-            workers: count,
-            ..config.clone()
-        };
+        let mut config = config.clone();
+        config.workers = count;
         let digests = run(Arc::clone(job), source(), &config, &mut |_| {})?.digests;
         match &reference {
             None => reference = Some((count, digests)),
