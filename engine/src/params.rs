@@ -147,3 +147,67 @@ impl Params {
         self.iter().map(|(k, v)| format!("{k}={v}")).collect()
     }
 }
+
+/// Declares a job's parameters as a typed struct: its fields, their defaults and help, and
+/// from them the table `reprise list` shows ([`ParamSpec`]s, as `SPECS`) and the parsing
+/// (`from_params`). A parameter is named once, as a field, so a misspelt one in the job's
+/// code is a compile error, not a run-time lookup that fails.
+///
+/// # Examples
+/// ```
+/// reprise_engine::params! {
+///     /// The card-spend job's parameters.
+///     pub struct CardSpendParams {
+///         /// window length in ms
+///         window_ms: u64 = "60000",
+///         /// alert when a card spends more than this in a window
+///         threshold_cents: i64 = "50000",
+///     }
+/// }
+/// let specs = CardSpendParams::SPECS;
+/// assert_eq!((specs[1].name, specs[1].default), ("threshold_cents", "50000"));
+/// let params = reprise_engine::Params::parse(specs, &["threshold_cents=700".into()]).unwrap();
+/// let typed = CardSpendParams::from_params(&params).unwrap();
+/// assert_eq!((typed.window_ms, typed.threshold_cents), (60_000, 700));
+/// ```
+#[macro_export]
+macro_rules! params {
+    (
+        $(#[$meta:meta])*
+        $vis:vis struct $name:ident {
+            $(
+                #[doc = $help:literal]
+                $field:ident : $ty:ty = $default:literal
+            ),* $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Clone, Debug, PartialEq)]
+        $vis struct $name {
+            $(
+                #[doc = $help]
+                pub $field: $ty,
+            )*
+        }
+
+        impl $name {
+            /// The parameters' names, defaults and help, for `reprise list` and parsing.
+            pub const SPECS: &'static [$crate::ParamSpec] = &[
+                $(
+                    $crate::ParamSpec {
+                        name: stringify!($field),
+                        default: $default,
+                        help: $help.trim_ascii(),
+                    },
+                )*
+            ];
+
+            /// The typed values of validated parameters (see [`$crate::Params::parse`]).
+            pub fn from_params(params: &$crate::Params) -> Result<Self, $crate::EngineError> {
+                Ok(Self {
+                    $( $field: params.get(stringify!($field))?, )*
+                })
+            }
+        }
+    };
+}

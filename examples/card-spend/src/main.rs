@@ -13,9 +13,7 @@ use differential_dataflow::VecCollection;
 use reprise_cli::Registry;
 use reprise_cli::workload::{Definition, NoGenerator, WorkloadInfo};
 use reprise_engine::window::{HoppingWindow, WindowAssigner, WindowSum};
-use reprise_engine::{
-    Clock, EngineError, Epoch, EpochConfig, Job, JobContext, NoBaseline, ParamSpec, Params,
-};
+use reprise_engine::{Clock, EngineError, Epoch, EpochConfig, Job, JobContext, NoBaseline, Params};
 use serde::{Deserialize, Serialize};
 
 fn main() -> std::process::ExitCode {
@@ -36,6 +34,20 @@ pub struct Alert {
     pub window_start: u64,
     pub card: u64,
     pub spend_cents: i64,
+}
+
+reprise_engine::params! {
+    /// Card spend's parameters (`--param NAME=VALUE`).
+    pub struct CardSpendParams {
+        /// window length in ms
+        window_ms: u64 = "60000",
+        /// a window starts every slide_ms
+        slide_ms: u64 = "10000",
+        /// allowed lateness in ms
+        lateness_ms: u64 = "0",
+        /// alert when a card spends more than this in a window
+        threshold_cents: i64 = "50000",
+    }
 }
 
 pub struct CardSpend {
@@ -153,28 +165,7 @@ impl Definition for CardSpend {
     const INFO: WorkloadInfo = WorkloadInfo {
         name: "card-spend",
         summary: "per card, spend over the last minute (60 s every 10 s); alerts above a threshold",
-        params: &[
-            ParamSpec {
-                name: "window_ms",
-                default: "60000",
-                help: "window length in ms",
-            },
-            ParamSpec {
-                name: "slide_ms",
-                default: "10000",
-                help: "a window starts every slide_ms",
-            },
-            ParamSpec {
-                name: "lateness_ms",
-                default: "0",
-                help: "allowed lateness in ms",
-            },
-            ParamSpec {
-                name: "threshold_cents",
-                default: "50000",
-                help: "alert when a card spends more than this in a window",
-            },
-        ],
+        params: CardSpendParams::SPECS,
         dataset: "payments (bring your own: --input)",
         input_format: "card,amount_cents,ts",
         output_format: "window_start,card,spend_cents",
@@ -184,13 +175,10 @@ impl Definition for CardSpend {
     };
 
     fn from_params(params: &Params) -> Result<Self, EngineError> {
+        let p = CardSpendParams::from_params(params)?;
         Ok(CardSpend {
-            window: HoppingWindow::new(
-                params.duration_ms("window_ms")?,
-                params.duration_ms("slide_ms")?,
-                params.duration_ms("lateness_ms")?,
-            )?,
-            threshold_cents: params.get_in("threshold_cents", 0..=i64::MAX)?,
+            window: HoppingWindow::new(p.window_ms, p.slide_ms, p.lateness_ms)?,
+            threshold_cents: p.threshold_cents,
         })
     }
 }

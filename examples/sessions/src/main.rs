@@ -8,7 +8,7 @@ use differential_dataflow::VecCollection;
 use reprise_cli::Registry;
 use reprise_cli::workload::{Definition, NoGenerator, WorkloadInfo};
 use reprise_engine::window::{SessionSum, SessionWindow};
-use reprise_engine::{EngineError, Epoch, EpochConfig, Job, JobContext, ParamSpec, Params};
+use reprise_engine::{EngineError, Epoch, EpochConfig, Job, JobContext, Params};
 use serde::{Deserialize, Serialize};
 
 fn main() -> std::process::ExitCode {
@@ -30,6 +30,16 @@ pub struct Visit {
     pub start: u64,
     pub end: u64,
     pub clicks: i64,
+}
+
+reprise_engine::params! {
+    /// The sessions job's parameters.
+    pub struct SessionsParams {
+        /// a pause longer than this ends a visit, in ms
+        gap_ms: u64 = "1800000",
+        /// allowed lateness in ms
+        lateness_ms: u64 = "0",
+    }
 }
 
 pub struct Sessions {
@@ -71,18 +81,7 @@ impl Definition for Sessions {
     const INFO: WorkloadInfo = WorkloadInfo {
         name: "sessions",
         summary: "per user, the visits of a clickstream (a pause over gap_ms ends one)",
-        params: &[
-            ParamSpec {
-                name: "gap_ms",
-                default: "1800000",
-                help: "a pause longer than this ends a visit",
-            },
-            ParamSpec {
-                name: "lateness_ms",
-                default: "0",
-                help: "allowed lateness in ms",
-            },
-        ],
+        params: SessionsParams::SPECS,
         dataset: "clicks (bring your own: --input)",
         input_format: "JSON lines: {user, page, ts}",
         output_format: "user,start,end,clicks",
@@ -92,10 +91,9 @@ impl Definition for Sessions {
     };
 
     fn from_params(params: &Params) -> Result<Self, EngineError> {
-        let window = SessionWindow::new(
-            params.duration_ms("gap_ms")?,
-            params.duration_ms("lateness_ms")?,
-        )?;
-        Ok(Sessions { window })
+        let p = SessionsParams::from_params(params)?;
+        Ok(Sessions {
+            window: SessionWindow::new(p.gap_ms, p.lateness_ms)?,
+        })
     }
 }
