@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::registry::Registry;
-use crate::workload::{Input, Workload, log_header};
+use crate::workload::{Input, Workload, WorkloadInfo, log_header};
 use reprise_engine::cluster::ClusterSpec;
 use reprise_engine::log::RecordSpec;
 use reprise_engine::output::{
@@ -99,9 +99,15 @@ fn data_format(asked: Option<DataFormat>, csv: bool) -> FileFormat {
 pub(crate) fn output_spec(
     path: &Option<std::path::PathBuf>,
     emit: EmitArg,
-    columns: &str,
+    info: &WorkloadInfo,
 ) -> anyhow::Result<Option<OutputSpec>> {
     let Some(path) = path else { return Ok(None) };
+    if emit == EmitArg::Final && !info.windowed {
+        anyhow::bail!(
+            "--emit final writes one row per window at its close, and `{}` has no windows: use --emit updates (or both)",
+            info.name
+        );
+    }
     let emit = match emit {
         EmitArg::Updates => Emit::Updates,
         EmitArg::Final => Emit::Final,
@@ -120,7 +126,7 @@ pub(crate) fn output_spec(
         }));
     }
     let mut spec = OutputSpec::file(path.clone(), FileFormat::of_path(path)?, emit);
-    spec.columns = Some(columns.to_string());
+    spec.columns = Some(info.output_format.to_string());
     Ok(Some(spec))
 }
 
@@ -291,12 +297,6 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             );
         }
     }
-    if args.emit == EmitArg::Final && args.output.is_some() && !info.windowed {
-        anyhow::bail!(
-            "--emit final writes one row per window at its close, and `{}` has no windows: use --emit updates (or both)",
-            info.name
-        );
-    }
     if args.until_idle.is_some() && !matches!(input, Input::Kafka { .. }) {
         anyhow::bail!(
             "--until-idle ends a run on a Kafka topic; give --input kafka://HOST:PORT/TOPIC"
@@ -304,7 +304,7 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     }
     let mut config = RunConfig::new(workers, epoch_ms);
     config.max_epochs_ahead = args.max_epochs_ahead;
-    config.output = output_spec(&args.output, args.emit, info.output_format)?;
+    config.output = output_spec(&args.output, args.emit, info)?;
     config.interrupt = Some(interrupt_flag());
     #[cfg(feature = "test-hooks")]
     config.inject_panic_at(args.inject_panic_at_epoch);

@@ -95,7 +95,7 @@ fn replay_log(
     let workers = default_workers(args.workers);
     let mut config = RunConfig::new(workers, epochs.epoch_ms);
     config.epochs = epochs;
-    config.output = output_spec(&args.output, args.emit, workload.info().output_format)?;
+    config.output = output_spec(&args.output, args.emit, workload.info())?;
     config.interrupt = Some(interrupt);
     let fingerprint = format!(
         "replay {} workers={workers}",

@@ -751,6 +751,21 @@ fn command_line_rough_edges_are_errors_or_honoured() {
     ]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(stderr(&out).contains("has no windows"), "{}", stderr(&out));
+    let golden = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../tests/golden/nexmark-q0-2w-20ms.rlog"
+    );
+    let out = reprise(&[
+        "replay",
+        golden,
+        "--emit",
+        "final",
+        "--output",
+        &path(&dir, "q0-replay.csv"),
+        "-q",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("has no windows"), "{}", stderr(&out));
     // A generator's parameter with input it does not generate would do nothing.
     let lines = path(&dir, "lines.csv");
     assert!(

@@ -51,6 +51,8 @@ struct BlockReader {
     keep_raw: bool,
     /// The file's format version.
     version: u16,
+    /// Where the end block was: any byte after it is damage.
+    ended_at: Option<u64>,
 }
 
 impl BlockReader {
@@ -64,6 +66,7 @@ impl BlockReader {
             epoch: 0,
             keep_raw: false,
             version: 0,
+            ended_at: None,
         };
         let mut header = [0u8; FILE_HEADER_LEN];
         match read_full(&mut reader.file, &mut header) {
@@ -116,6 +119,13 @@ impl BlockReader {
         // Distinguish a clean end (no byte at all) from a frame cut short.
         match self.file.read(&mut first) {
             Ok(0) => return Ok(Err(Stop::End)),
+            Ok(_) if self.ended_at.is_some() => {
+                let end = self.ended_at.unwrap_or_default();
+                return Err(self.corrupt(
+                    offset,
+                    format!("bytes follow the end block (at byte {end})"),
+                ));
+            }
             Ok(_) => frame[0] = first[0],
             Err(e) if e.kind() == ErrorKind::Interrupted => return self.next(),
             Err(e) => return Err(io(e)),
@@ -155,6 +165,10 @@ impl BlockReader {
         }
         let raw = self.keep_raw.then(|| [&frame[..], &body[..]].concat());
         let kind = match BlockKind::from_tag(body[0]) {
+            Some(BlockKind::End) => {
+                self.ended_at = Some(offset);
+                Some(BlockKind::End)
+            }
             Some(kind) => Some(kind),
             None if self.version >= 2 && body[0] >= FIRST_ANCILLARY_KIND => None,
             None => {
@@ -328,7 +342,7 @@ impl<T: Default> EpochAssembler<T> {
     /// match its checks (version 2 on; a version-1 marker has none).
     fn close(
         &mut self,
-        reader: &BlockReader,
+        reader: &mut BlockReader,
         block: &Block,
         before: Epoch,
         checks: Option<EpochChecks>,
@@ -373,22 +387,14 @@ impl<T: Default> EpochAssembler<T> {
             }
         }
         self.closed_before = before;
+        reader.epoch = before;
         Ok(closed.into_iter().map(|(e, (n, _, v))| (e, n, v)).collect())
     }
 }
 
 /// Fills `buf`; false if the file ended first (having read part of it or nothing).
 fn read_full(file: &mut impl Read, buf: &mut [u8]) -> std::io::Result<bool> {
-    let mut filled = 0;
-    while filled < buf.len() {
-        match file.read(&mut buf[filled..]) {
-            Ok(0) => return Ok(false),
-            Ok(n) => filled += n,
-            Err(e) if e.kind() == ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(true)
+    Ok(read_up_to(file, buf)? == buf.len())
 }
 
 /// Per-epoch input statistics.
@@ -452,14 +458,7 @@ fn scan_part(path: &Path) -> Result<LogScan, EngineError> {
     let mut epochs: EpochAssembler<u64> = EpochAssembler::new();
     let mut end_offset = 0;
     loop {
-        let next = match reader.next() {
-            // After the end block, any bytes at all are damage, whatever they look like.
-            Err(_) if scan.end.is_some() => Ok(Err(Stop::Truncated {
-                offset: reader.offset,
-            })),
-            next => next,
-        };
-        let block = match next? {
+        let block = match reader.next()? {
             Ok(block) => block,
             Err(Stop::End) => break,
             Err(Stop::Truncated { offset }) => {
@@ -467,12 +466,6 @@ fn scan_part(path: &Path) -> Result<LogScan, EngineError> {
                 break;
             }
         };
-        if scan.end.is_some() {
-            return Err(reader.corrupt(
-                block.offset,
-                format!("a block follows the end block (at byte {end_offset})"),
-            ));
-        }
         match block.kind {
             None => {}
             Some(BlockKind::Header) => {
@@ -486,11 +479,10 @@ fn scan_part(path: &Path) -> Result<LogScan, EngineError> {
             }
             Some(BlockKind::InputClosed) => {
                 let (before, checks) = reader.marker(&block)?;
-                for (epoch, events, bytes) in epochs.close(&reader, &block, before, checks)? {
+                for (epoch, events, bytes) in epochs.close(&mut reader, &block, before, checks)? {
                     scan.epochs.insert(epoch, EpochInput { events, bytes });
                 }
                 scan.input_complete_before = before;
-                reader.epoch = before;
             }
             Some(BlockKind::OutputDigests) => {
                 let OutputDigests { before, digests } = reader.decode(&block, "output-digests")?;
@@ -504,14 +496,6 @@ fn scan_part(path: &Path) -> Result<LogScan, EngineError> {
                 end_offset = block.offset;
             }
         }
-    }
-    if let Some(truncated) = scan.truncated_at
-        && scan.end.is_some()
-    {
-        return Err(reader.corrupt(
-            truncated,
-            format!("bytes follow the end block (at byte {end_offset})"),
-        ));
     }
     // A completed run's log is whole: every epoch closed and digested, every event counted.
     if let Some(LogEnd {
@@ -628,7 +612,6 @@ fn part_blocks(
     let mut pending: EpochAssembler<Vec<EncodedEvents>> = EpochAssembler::new();
     let mut ready: std::collections::VecDeque<(Epoch, Vec<EncodedEvents>)> = Default::default();
     let mut done = false;
-    let mut ended: Option<u64> = None;
     Ok(std::iter::from_fn(move || {
         loop {
             if let Some(epoch) = ready.pop_front() {
@@ -642,28 +625,13 @@ fn part_blocks(
             if done {
                 return None;
             }
-            let offset = reader.offset;
-            let step = match (reader.next(), ended) {
-                (Ok(Err(Stop::End)), _) => {
+            let step = match reader.next() {
+                Ok(Ok(block)) => read_block(&mut reader, block, &name, &mut pending, &mut ready),
+                Ok(Err(_)) => {
                     done = true;
                     return None;
                 }
-                // After the end block, any bytes at all are damage.
-                (_, Some(end)) => Err(reader.corrupt(
-                    offset,
-                    format!("bytes follow the end block (at byte {end})"),
-                )),
-                (Ok(Ok(block)), None) => {
-                    if block.kind == Some(BlockKind::End) {
-                        ended = Some(block.offset);
-                    }
-                    read_block(&mut reader, block, &name, &mut pending, &mut ready)
-                }
-                (Ok(Err(Stop::Truncated { .. })), None) => {
-                    done = true;
-                    return None;
-                }
-                (Err(e), None) => Err(e),
+                Err(e) => Err(e),
             };
             if let Err(e) = step {
                 done = true;
@@ -698,7 +666,6 @@ fn read_block(
             for (epoch, _, blocks) in pending.close(reader, &block, before, checks)? {
                 ready.push_back((epoch, blocks));
             }
-            reader.epoch = before;
         }
         _ => {}
     }
