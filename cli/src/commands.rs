@@ -11,19 +11,15 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use crate::io::{Address, kafka_bounds, output_spec};
 use crate::registry::Registry;
-use crate::workload::{Input, Workload, WorkloadInfo, log_header};
+use crate::workload::{Input, Workload, log_header};
 use reprise_engine::cluster::ClusterSpec;
 use reprise_engine::log::RecordSpec;
-use reprise_engine::output::{
-    Emit, FileFormat, MessageSink, MessageSinkFactory, OutputSpec, OutputTarget,
-};
-use reprise_engine::{Clock, EngineError, Params, Progress, RunConfig};
-use reprise_kafka::{Bounds, KafkaUrl, TopicWriter};
+use reprise_engine::{Clock, EngineError, Progress, RunConfig};
+use reprise_kafka::TopicWriter;
 
-use crate::args::{
-    CheckArg, Cli, ClockArg, Command, DataFormat, EmitArg, GenArgs, ReportFormat, RunArgs,
-};
+use crate::args::{CheckArg, Cli, ClockArg, Command, GenArgs, ReportFormat, RunArgs};
 use crate::report::{CheckReport, OutputReport, RecordReport, RunReport};
 use crate::{cluster, compare, replay};
 
@@ -83,52 +79,6 @@ fn interrupt_flag() -> Arc<AtomicBool> {
 
 /// Runs generate this many events unless `--events` says otherwise.
 const DEFAULT_EVENTS: u64 = 1_000_000;
-
-/// The format of a stream (standard input, Kafka messages): as asked, else CSV where the
-/// workload has it.
-fn data_format(asked: Option<DataFormat>, csv: bool) -> FileFormat {
-    match asked {
-        Some(DataFormat::Csv) => FileFormat::Csv,
-        Some(DataFormat::Json) => FileFormat::JsonLines,
-        None if csv => FileFormat::Csv,
-        None => FileFormat::JsonLines,
-    }
-}
-
-/// The `--output` settings.
-pub(crate) fn output_spec(
-    path: &Option<std::path::PathBuf>,
-    emit: EmitArg,
-    info: &WorkloadInfo,
-) -> anyhow::Result<Option<OutputSpec>> {
-    let Some(path) = path else { return Ok(None) };
-    if emit == EmitArg::Final && !info.windowed {
-        anyhow::bail!(
-            "--emit final writes one row per window at its close, and `{}` has no windows: use --emit updates (or both)",
-            info.name
-        );
-    }
-    let emit = match emit {
-        EmitArg::Updates => Emit::Updates,
-        EmitArg::Final => Emit::Final,
-        EmitArg::Both => Emit::Both,
-    };
-    let text = path.to_string_lossy();
-    if KafkaUrl::is_kafka(&text) {
-        let url = KafkaUrl::parse(&text)?;
-        let name = url.to_string();
-        let open: MessageSinkFactory =
-            Arc::new(move || Ok(Box::new(TopicWriter::connect(&url)?) as Box<dyn MessageSink>));
-        return Ok(Some(OutputSpec {
-            target: OutputTarget::Messages { name, open },
-            emit,
-            columns: None,
-        }));
-    }
-    let mut spec = OutputSpec::file(path.clone(), FileFormat::of_path(path)?, emit);
-    spec.columns = Some(info.output_format.to_string());
-    Ok(Some(spec))
-}
 
 /// The cluster this process belongs to, if `--processes` is above 1.
 pub(crate) fn cluster_spec(
@@ -206,20 +156,45 @@ pub(crate) fn find_workload(name: &str) -> anyhow::Result<&'static dyn Workload>
     })
 }
 
+/// One job as `list --format json` shows it.
+#[derive(serde::Serialize)]
+struct ListEntry {
+    #[serde(flatten)]
+    info: &'static crate::workload::WorkloadInfo,
+    output_columns: Vec<String>,
+}
+
 fn list(format: ReportFormat) -> anyhow::Result<ExitCode> {
-    let infos: Vec<_> = registry().all().iter().map(|w| w.info()).collect();
+    let entries: Vec<ListEntry> = registry()
+        .all()
+        .iter()
+        .map(|w| ListEntry {
+            info: w.info(),
+            output_columns: w.output_columns(),
+        })
+        .collect();
     let text = match format {
-        ReportFormat::Json => serde_json::to_string_pretty(&infos)? + "\n",
+        ReportFormat::Json => serde_json::to_string_pretty(&entries)? + "\n",
         ReportFormat::Text => {
             let mut text = String::new();
-            for info in infos {
+            for ListEntry {
+                info,
+                output_columns,
+            } in entries
+            {
                 text += &format!("{}\n    {}\n", info.name, info.summary);
                 text += &format!("    dataset: {} ({})\n", info.dataset, info.input_format);
-                text += &format!("    output:  epoch,kind,{},diff\n", info.output_format);
+                text += &format!(
+                    "    output:  epoch,kind,{},diff\n",
+                    output_columns.join(",")
+                );
                 text += &format!("    default --epoch-ms {}\n", info.default_epoch_ms);
-                for p in info.params {
+                let params = info.params.iter().map(|p| ("", p));
+                let generator = info.generator_params.iter().map(|p| ("generator: ", p));
+                for (kind, p) in params.chain(generator) {
+                    let range = (p.range)().map_or(String::new(), |r| format!(" ({r})"));
                     text += &format!(
-                        "    --param {:<26} {}\n",
+                        "    --param {:<26} {kind}{}{range}\n",
                         format!("{}={}", p.name, p.default),
                         p.help
                     );
@@ -236,7 +211,7 @@ fn list(format: ReportFormat) -> anyhow::Result<ExitCode> {
 fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let workload = find_workload(&args.workload)?;
     let info = workload.info();
-    let params = Params::parse(info.params, &args.params)?;
+    let params = info.parse_params(&args.params)?;
     let workers = default_workers(args.workers);
     let epoch_ms = args.epoch_ms.unwrap_or(info.default_epoch_ms);
     if args.check.is_some() && args.clock == ClockArg::Processing {
@@ -244,33 +219,18 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             "--check baseline needs --clock event: processing-time epochs come from the wall clock; record the run with --record and check it with `reprise replay`"
         );
     }
-    let stream_format = data_format(args.input_format, info.csv);
-    let input = match &args.input {
-        None => Input::Generated {
-            events: args.events.unwrap_or(DEFAULT_EVENTS),
-            seed: args.seed,
-        },
-        Some(path) if path == Path::new("-") => Input::File {
-            path: None,
-            format: stream_format,
-        },
-        Some(path) if KafkaUrl::is_kafka(&path.to_string_lossy()) => Input::Kafka {
-            url: KafkaUrl::parse(&path.to_string_lossy())?,
-            format: stream_format,
-            bounds: Bounds {
-                records: args.events,
-                until_idle: args.until_idle.map(Duration::from_millis),
-            },
-        },
-        Some(path) => Input::File {
-            path: Some(path.clone()),
-            // --input-format wins over the file name's extension.
-            format: match args.input_format {
-                Some(_) => stream_format,
-                None => FileFormat::of_path(path)?,
-            },
-        },
+    let generated = Input::Generated {
+        events: args.events.unwrap_or(DEFAULT_EVENTS),
+        seed: args.seed,
     };
+    let bounds = kafka_bounds(args.events, args.until_idle);
+    let input = crate::io::input(
+        args.input.as_deref(),
+        args.input_format,
+        info,
+        generated,
+        bounds,
+    )?;
     // The generator's parameters do nothing on input it does not generate: say so
     // rather than accept them and report them as if they had shaped the run.
     if !matches!(input, Input::Generated { .. }) {
@@ -278,11 +238,7 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             .params
             .iter()
             .filter_map(|p| p.split_once('=').map(|(name, _)| name.trim()))
-            .filter(|name| {
-                info.params
-                    .iter()
-                    .any(|p| p.name == *name && p.is_generator())
-            })
+            .filter(|name| info.is_generator_param(name))
             .collect();
         if !given.is_empty() {
             let (shapes, it) = if given.len() == 1 {
@@ -486,11 +442,10 @@ fn generate(args: GenArgs) -> anyhow::Result<ExitCode> {
             names.join(", ")
         );
     };
-    let params = Params::parse(workload.info().params, &args.params)?;
-    let target = args.output.to_string_lossy();
-    if KafkaUrl::is_kafka(&target) {
-        let url = KafkaUrl::parse(&target)?;
-        let format = data_format(args.format, workload.info().csv);
+    let params = workload.info().parse_params(&args.params)?;
+    let address = Address::parse(&args.output)?;
+    let format = address.format(args.format, workload.info().csv)?;
+    if let Address::Kafka(url) = address {
         let mut writer = TopicWriter::connect(&url)?;
         let partitions = writer.partitions() as u64;
         // Record i to partition i mod N: each partition is in generation (time) order.
@@ -509,7 +464,6 @@ fn generate(args: GenArgs) -> anyhow::Result<ExitCode> {
         );
         return Ok(ExitCode::SUCCESS);
     }
-    let format = FileFormat::of_path(&args.output)?;
     let file = std::fs::File::create(&args.output)
         .with_context(|| format!("creating {}", args.output.display()))?;
     let mut out = std::io::BufWriter::new(file);

@@ -22,6 +22,7 @@ mod chart;
 mod cluster;
 mod commands;
 mod compare;
+mod io;
 mod registry;
 mod replay;
 mod report;

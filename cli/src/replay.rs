@@ -12,13 +12,11 @@ use std::path::Path;
 use crate::workload::{Input, recorded_epochs};
 use reprise_engine::digest::DigestLog;
 use reprise_engine::log::{LogScan, RecordedClock, bless, scan};
-use reprise_engine::{Epoch, Params, RunConfig};
+use reprise_engine::{Epoch, RunConfig};
 use serde::Serialize;
 
 use crate::args::{InspectArgs, ReplayArgs, ReportFormat};
-use crate::commands::{
-    EXIT_MISMATCH, ProgressDisplay, default_workers, find_workload, output_spec, print,
-};
+use crate::commands::{EXIT_MISMATCH, ProgressDisplay, default_workers, find_workload, print};
 use crate::report::{human_bytes, human_rate};
 
 /// What `reprise replay` reports.
@@ -84,7 +82,7 @@ fn replay_log(
         .iter()
         .map(|(k, v)| format!("{k}={v}"))
         .collect();
-    let params = Params::parse(workload.info().params, &overrides).with_context(|| {
+    let params = workload.info().parse_params(&overrides).with_context(|| {
         format!(
             "the parameters recorded in {} do not fit this build's `{}`",
             log.display(),
@@ -95,7 +93,7 @@ fn replay_log(
     let workers = default_workers(args.workers);
     let mut config = RunConfig::new(workers, epochs.epoch_ms);
     config.epochs = epochs;
-    config.output = output_spec(&args.output, args.emit, workload.info())?;
+    config.output = crate::io::output_spec(&args.output, args.emit, workload.info())?;
     config.interrupt = Some(interrupt);
     let fingerprint = format!(
         "replay {} workers={workers}",

@@ -4,6 +4,7 @@ use std::fmt::Write as _;
 
 use reprise_engine::RunResult;
 use reprise_engine::digest::Divergence;
+use reprise_engine::preview::{Preview, PreviewKind};
 use serde::Serialize;
 
 /// Everything `reprise run` reports.
@@ -32,6 +33,8 @@ pub struct RunReport {
     pub check: Option<CheckReport>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub record: Option<RecordReport>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub preview: Option<Preview>,
 }
 
 #[derive(Debug, Serialize)]
@@ -92,6 +95,7 @@ impl RunReport {
             output: None,
             check: None,
             record: None,
+            preview: result.preview.clone(),
         }
     }
 
@@ -127,6 +131,7 @@ impl RunReport {
             output: None,
             check: None,
             record: None,
+            preview: None,
         }
     }
 
@@ -216,8 +221,62 @@ impl RunReport {
             };
             line("check", verdict);
         }
+        if let Some(preview) = &self.preview {
+            s += &preview_text(preview);
+        }
         s
     }
+}
+
+/// The widest a preview cell is shown.
+const PREVIEW_CELL: usize = 24;
+
+/// A preview of the results as a small table under a line saying what the rows are.
+fn preview_text(preview: &Preview) -> String {
+    let (what, noun) = match preview.kind {
+        PreviewKind::Final => ("the last windows to close", "final row"),
+        PreviewKind::Update => ("the last new rows", "row"),
+    };
+    let count = preview.rows_at_epoch;
+    let shown = if preview.rows.len() as u64 == count {
+        String::new()
+    } else {
+        format!(", the first {}", preview.rows.len())
+    };
+    let plural = if count == 1 { "" } else { "s" };
+    let mut s = format!(
+        "{:<15} {what}, epoch {}: {count} {noun}{plural}{shown}\n",
+        "results", preview.epoch
+    );
+    let cell = |text: &str| -> String {
+        if text.chars().count() > PREVIEW_CELL {
+            text.chars().take(PREVIEW_CELL - 3).collect::<String>() + "..."
+        } else {
+            text.to_string()
+        }
+    };
+    let table: Vec<Vec<String>> = std::iter::once(&preview.columns)
+        .chain(&preview.rows)
+        .map(|row| row.iter().map(|v| cell(v)).collect())
+        .collect();
+    let widths: Vec<usize> = (0..preview.columns.len())
+        .map(|c| {
+            table
+                .iter()
+                .filter_map(|row| row.get(c).map(|v| v.chars().count()))
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    for row in &table {
+        let cells: Vec<String> = row
+            .iter()
+            .enumerate()
+            .map(|(c, v)| format!("{v:<width$}", width = widths.get(c).copied().unwrap_or(0)))
+            .collect();
+        let _ = writeln!(s, "{:<15} {}", "", cells.join("  ").trim_end());
+    }
+    s
 }
 
 /// `12.3M events/s` style.

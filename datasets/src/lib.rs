@@ -1,6 +1,6 @@
 //! # Reprise datasets
 //!
-//! Deterministic, seeded generators and the dataset file formats.
+//! Deterministic, seeded generators (their files are written by `reprise_engine::io`).
 //!
 //! Every generator is a pure function of `(seed, event index)`: event `i` is drawn from a
 //! [`rng::EventRng`] seeded by a hash of the seed and `i`, never from a shared generator,
@@ -17,14 +17,12 @@
 
 #![deny(missing_docs)]
 
-pub mod format;
 pub mod nexmark;
 pub mod rng;
 mod seed_workloads;
 mod timeline;
 pub mod zipf;
 
-pub use format::{FormatError, read_records, write_records};
 pub use seed_workloads::{
     FilterEvent, FilterEvents, Flow, Flows, TextLine, TextLines, Visit, Visits, word,
 };
@@ -38,3 +36,10 @@ pub trait Generator: Send + Sync + 'static {
     /// The event at `index`.
     fn generate(&self, index: u64) -> Self::Event;
 }
+
+/// The range of a generator's event rate, in events per second of event time.
+pub const RATE_RANGE: std::ops::RangeInclusive<u64> = 1..=1_000_000_000_000;
+/// The range of a key count drawn with Zipf skew (its table takes 8 bytes a key).
+pub const ZIPF_KEYS_RANGE: std::ops::RangeInclusive<u64> = 1..=100_000_000;
+/// The range of a Zipf exponent.
+pub const SKEW_RANGE: std::ops::RangeInclusive<f64> = 0.0..=10.0;

@@ -14,6 +14,8 @@ use timely::dataflow::operators::{Probe, probe};
 
 use crate::digest::{DigestLog, EpochDigest, record_hash};
 use crate::log::LogMessage;
+use crate::output::ClosingEpoch;
+use crate::preview::PreviewRows;
 use crate::{Epoch, HeldPerEpoch, Record};
 use differential_dataflow::consolidation::consolidate;
 
@@ -46,6 +48,14 @@ pub(crate) struct SinkOutputs<R> {
     pub log: Option<Sender<LogMessage>>,
     /// This worker's index within its process (for the log writer).
     pub local_worker: usize,
+    /// The closing epoch of a record (its window's), to tell final rows for the preview.
+    pub closing: ClosingEpoch<R>,
+}
+
+/// What a worker's sink keeps: its share of the per-epoch digests and of the preview.
+pub(crate) struct SinkShares<R> {
+    pub digests: Rc<RefCell<DigestLog>>,
+    pub preview: Rc<RefCell<PreviewRows<R>>>,
 }
 
 /// Attaches the digest sink to `output`. Updates are exchanged by record hash, so each
@@ -55,19 +65,25 @@ pub(crate) struct SinkOutputs<R> {
 /// them to the output writer in epoch order.
 ///
 /// Returns a probe that passes epoch `e` only after the sink has digested `e` (and the
-/// output writer has been handed it), and this worker's share of the per-epoch digests.
+/// output writer has been handed it), and this worker's share of the per-epoch digests
+/// and of the preview.
 pub(crate) fn attach<'s, R: Record>(
     output: VecCollection<'s, Epoch, R>,
     outputs: SinkOutputs<R>,
-) -> (probe::Handle<Epoch>, Rc<RefCell<DigestLog>>) {
+) -> (probe::Handle<Epoch>, SinkShares<R>) {
     let SinkOutputs {
         gather_rows,
         rows,
         log,
         local_worker,
+        closing,
     } = outputs;
-    let digests = Rc::new(RefCell::new(DigestLog::default()));
-    let share = Rc::clone(&digests);
+    let shares = SinkShares {
+        digests: Rc::new(RefCell::new(DigestLog::default())),
+        preview: Rc::new(RefCell::new(PreviewRows::new())),
+    };
+    let share = Rc::clone(&shares.digests);
+    let preview = Rc::clone(&shares.preview);
     // Hash each record once: the hash routes it, orders it for consolidation, and digests it.
     let exchange = Exchange::new(|((hash, _), _, _): &((u64, R), Epoch, isize)| *hash);
     let consolidated = output
@@ -96,8 +112,10 @@ pub(crate) fn attach<'s, R: Record>(
                         let (epoch, (cap, mut updates)) = entry.remove_entry();
                         consolidate(&mut updates);
                         let mut digest = EpochDigest::default();
-                        for ((hash, _), diff) in &updates {
+                        let mut preview = preview.borrow_mut();
+                        for ((hash, record), diff) in &updates {
                             digest.add(*hash, *diff);
+                            preview.offer(epoch, record, *diff, closing(record));
                         }
                         share.borrow_mut().add(epoch, digest);
                         if let Some(log) = &log {
@@ -128,7 +146,7 @@ pub(crate) fn attach<'s, R: Record>(
             },
         );
     if !gather_rows {
-        return (consolidated.probe().0, digests);
+        return (consolidated.probe().0, shares);
     }
     let to_worker_zero = Exchange::new(|_: &EpochRows<R>| 0);
     let (probe, _) = consolidated
@@ -176,7 +194,7 @@ pub(crate) fn attach<'s, R: Record>(
             },
         )
         .probe();
-    (probe, digests)
+    (probe, shares)
 }
 
 /// One epoch's consolidated output rows from one worker.

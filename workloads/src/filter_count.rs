@@ -4,13 +4,13 @@
 use differential_dataflow::VecCollection;
 use reprise_datasets::{FilterEvent, FilterEvents, Timeline};
 use reprise_engine::window::{TumblingWindow, WindowSum};
-use reprise_engine::{
-    EngineError, Epoch, EpochConfig, Job, JobContext, NoBaseline, ParamSpec, Params,
-};
+use reprise_engine::{EngineError, Epoch, EpochConfig, Job, JobContext, NoBaseline, Params};
 use serde::{Deserialize, Serialize};
 
 use crate::baseline::count_per_window;
-use reprise_cli::workload::{Definition, RATE_RANGE, WorkloadInfo};
+use reprise_cli::workload::{Definition, WorkloadInfo};
+use reprise_datasets::RATE_RANGE;
+use reprise_engine::params::DURATION_MS;
 
 /// Events kept in one window for one partition key.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -80,78 +80,66 @@ impl Job for FilterCount {
     }
 }
 
+reprise_engine::params! {
+    /// filter-count's parameters.
+    pub struct FilterCountParams {
+        /// keep events with value > threshold
+        threshold: u64 = "100",
+        /// partition key is id % partitions
+        partitions: u64 = "3" in 1..=u64::MAX,
+        /// tumbling window size in ms
+        window_ms: u64 = "1000" in DURATION_MS,
+        /// allowed lateness in ms
+        lateness_ms: u64 = "0" in DURATION_MS,
+    }
+}
+
+reprise_engine::params! {
+    /// The events generator's parameters.
+    pub struct FilterEventsParams {
+        /// events per second of event time
+        rate: u64 = "1000000" in RATE_RANGE,
+        /// distinct ids (uniform)
+        ids: u64 = "1000000" in 1..=u64::MAX,
+        /// values uniform in 0..max_value
+        max_value: u64 = "1000" in 1..=u64::MAX,
+    }
+}
+
 impl Definition for FilterCount {
     type Data = FilterEvents;
 
     const INFO: WorkloadInfo = WorkloadInfo {
         name: "filter-count",
         summary: "events with value > threshold, counted per key (id % partitions) per tumbling window",
-        params: &[
-            ParamSpec {
-                name: "threshold",
-                default: "100",
-                help: "keep events with value > threshold",
-            },
-            ParamSpec {
-                name: "partitions",
-                default: "3",
-                help: "partition key is id % partitions",
-            },
-            ParamSpec {
-                name: "window_ms",
-                default: "1000",
-                help: "tumbling window size in ms",
-            },
-            ParamSpec {
-                name: "lateness_ms",
-                default: "0",
-                help: "allowed lateness in ms",
-            },
-            ParamSpec {
-                name: "rate",
-                default: "1000000",
-                help: "generator: events per second of event time",
-            },
-            ParamSpec {
-                name: "ids",
-                default: "1000000",
-                help: "generator: distinct ids (uniform)",
-            },
-            ParamSpec {
-                name: "max_value",
-                default: "1000",
-                help: "generator: values uniform in 0..max_value",
-            },
-        ],
+        params: FilterCountParams::SPECS,
+        generator_params: FilterEventsParams::SPECS,
         dataset: "events",
         input_format: "CSV header `id,value,ts`; JSON lines {\"id\":u64,\"value\":u64,\"ts\":u64}; ts in ms",
-        output_format: "window_start,key,count",
         default_epoch_ms: 100,
         csv: true,
         windowed: true,
     };
 
     fn from_params(params: &Params) -> Result<Self, EngineError> {
-        let partitions: u64 = params.get_in("partitions", 1..=u64::MAX)?;
+        let p = FilterCountParams::from_params(params)?;
         Ok(Self {
-            threshold: params.get("threshold")?,
-            partitions,
-            window: TumblingWindow::new(
-                params.duration_ms("window_ms")?,
-                params.duration_ms("lateness_ms")?,
-            )?,
+            threshold: p.threshold,
+            partitions: p.partitions,
+            window: TumblingWindow::new(p.window_ms, p.lateness_ms)?,
         })
     }
 
     fn dataset(params: &Params, seed: u64) -> Result<FilterEvents, EngineError> {
+        let p = FilterEventsParams::from_params(params)?;
         Ok(FilterEvents {
             seed,
             timeline: Timeline {
                 start_ms: 0,
-                rate_per_sec: params.get_in("rate", RATE_RANGE)?,
+                rate_per_sec: p.rate,
             },
-            ids: params.get_in("ids", 1..=u64::MAX)?,
-            max_value: params.get_in("max_value", 1..=u64::MAX)?,
+            ids: p.ids,
+            max_value: p.max_value,
         })
     }
 }

@@ -19,23 +19,12 @@ use reprise_cli::workload::Workload;
 
 /// The built-in workloads, for `reprise_cli::main`.
 pub fn registry() -> Registry {
-    Registry::new()
+    let registry = Registry::new()
         .with::<filter_count::FilterCount>()
         .with::<traffic_share::TrafficShare>()
         .with::<user_visits::UserVisitsJob>()
-        .with::<wordcount::Wordcount>()
-        .with::<nexmark::q0::Q0>()
-        .with::<nexmark::q1::Q1>()
-        .with::<nexmark::q2::Q2>()
-        .with::<nexmark::q3::Q3>()
-        .with::<nexmark::q4::Q4>()
-        .with::<nexmark::q5::Q5>()
-        .with::<nexmark::q6::Q6>()
-        .with::<nexmark::q7::Q7>()
-        .with::<nexmark::q8::Q8>()
-        .with::<nexmark::q9::Q9>()
-        .with::<nexmark::q11::Q11>()
-        .with::<nexmark::q12::Q12>()
+        .with::<wordcount::Wordcount>();
+    nexmark::register(registry)
 }
 
 /// Every workload, in the order `reprise list` shows them.

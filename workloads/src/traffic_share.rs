@@ -6,14 +6,14 @@ use differential_dataflow::VecCollection;
 use differential_dataflow::operators::CountTotal;
 use reprise_datasets::{Flow, Flows, Timeline};
 use reprise_engine::window::{TumblingWindow, WindowSum};
-use reprise_engine::{
-    EngineError, Epoch, EpochConfig, Job, JobContext, NoBaseline, ParamSpec, Params,
-};
+use reprise_engine::{EngineError, Epoch, EpochConfig, Job, JobContext, NoBaseline, Params};
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
 use crate::baseline::{WindowedRows, window_time};
-use reprise_cli::workload::{Definition, RATE_RANGE, SKEW_RANGE, WorkloadInfo, ZIPF_KEYS_RANGE};
+use reprise_cli::workload::{Definition, WorkloadInfo};
+use reprise_datasets::{RATE_RANGE, SKEW_RANGE, ZIPF_KEYS_RANGE};
+use reprise_engine::params::DURATION_MS;
 
 /// One address's traffic in one window.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -132,66 +132,56 @@ impl Job for TrafficShare {
     }
 }
 
+reprise_engine::params! {
+    /// traffic-share's parameters.
+    pub struct TrafficShareParams {
+        /// tumbling window size in ms
+        window_ms: u64 = "1000" in DURATION_MS,
+        /// allowed lateness in ms
+        lateness_ms: u64 = "0" in DURATION_MS,
+    }
+}
+
+reprise_engine::params! {
+    /// The flows generator's parameters.
+    pub struct FlowsParams {
+        /// flows per second of event time
+        rate: u64 = "1000000" in RATE_RANGE,
+        /// distinct source addresses
+        hosts: u64 = "10000" in ZIPF_KEYS_RANGE,
+        /// Zipf exponent of address popularity
+        skew: f64 = "1.0" in SKEW_RANGE,
+    }
+}
+
 impl Definition for TrafficShare {
     type Data = Flows;
 
     const INFO: WorkloadInfo = WorkloadInfo {
         name: "traffic-share",
         summary: "per tumbling window, each source address's share of the window's bytes",
-        params: &[
-            ParamSpec {
-                name: "window_ms",
-                default: "1000",
-                help: "tumbling window size in ms",
-            },
-            ParamSpec {
-                name: "lateness_ms",
-                default: "0",
-                help: "allowed lateness in ms",
-            },
-            ParamSpec {
-                name: "rate",
-                default: "1000000",
-                help: "generator: flows per second of event time",
-            },
-            ParamSpec {
-                name: "hosts",
-                default: "10000",
-                help: "generator: distinct source addresses",
-            },
-            ParamSpec {
-                name: "skew",
-                default: "1.0",
-                help: "generator: Zipf exponent of address popularity",
-            },
-        ],
+        params: TrafficShareParams::SPECS,
+        generator_params: FlowsParams::SPECS,
         dataset: "flows",
         input_format: "CSV header `ip,bytes,ts` (ip dotted); JSON lines {\"ip\":\"10.0.0.1\",\"bytes\":u64,\"ts\":u64}; ts in ms",
-        output_format: "window_start,ip,bytes,window_bytes,share_ppm",
         default_epoch_ms: 100,
         csv: true,
         windowed: true,
     };
 
     fn from_params(params: &Params) -> Result<Self, EngineError> {
+        let p = TrafficShareParams::from_params(params)?;
         Ok(Self {
-            window: TumblingWindow::new(
-                params.duration_ms("window_ms")?,
-                params.duration_ms("lateness_ms")?,
-            )?,
+            window: TumblingWindow::new(p.window_ms, p.lateness_ms)?,
         })
     }
 
     fn dataset(params: &Params, seed: u64) -> Result<Flows, EngineError> {
+        let p = FlowsParams::from_params(params)?;
         let timeline = Timeline {
             start_ms: 0,
-            rate_per_sec: params.get_in("rate", RATE_RANGE)?,
+            rate_per_sec: p.rate,
         };
-        Ok(Flows::new(
-            seed,
-            timeline,
-            params.get_in("hosts", ZIPF_KEYS_RANGE)?,
-            params.get_in("skew", SKEW_RANGE)?,
-        ))
+        Ok(Flows::new(seed, timeline, p.hosts, p.skew))
     }
 }

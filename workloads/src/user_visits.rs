@@ -4,13 +4,13 @@ use differential_dataflow::VecCollection;
 use reprise_datasets::zipf::Zipf;
 use reprise_datasets::{Timeline, Visit, Visits};
 use reprise_engine::window::{TumblingWindow, WindowSum};
-use reprise_engine::{
-    EngineError, Epoch, EpochConfig, Job, JobContext, NoBaseline, ParamSpec, Params,
-};
+use reprise_engine::{EngineError, Epoch, EpochConfig, Job, JobContext, NoBaseline, Params};
 use serde::{Deserialize, Serialize};
 
 use crate::baseline::count_per_window;
-use reprise_cli::workload::{Definition, RATE_RANGE, SKEW_RANGE, WorkloadInfo, ZIPF_KEYS_RANGE};
+use reprise_cli::workload::{Definition, WorkloadInfo};
+use reprise_datasets::{RATE_RANGE, SKEW_RANGE, ZIPF_KEYS_RANGE};
+use reprise_engine::params::DURATION_MS;
 
 const DAY_MS: u64 = 86_400_000;
 
@@ -87,76 +87,62 @@ impl Job for UserVisitsJob {
     }
 }
 
+reprise_engine::params! {
+    /// user-visits' parameters.
+    pub struct UserVisitsParams {
+        /// the day to report (day d is ts in [d*86400000, (d+1)*86400000))
+        day: u64 = "0" in 0..=reprise_engine::MAX_EVENT_TIME_MS / 86_400_000 - 1,
+        /// tumbling window size in ms
+        window_ms: u64 = "3600000" in DURATION_MS,
+        /// allowed lateness in ms
+        lateness_ms: u64 = "0" in DURATION_MS,
+    }
+}
+
+reprise_engine::params! {
+    /// The visits generator's parameters.
+    pub struct VisitsParams {
+        /// visits per second of event time
+        rate: u64 = "100" in RATE_RANGE,
+        /// distinct users
+        users: u64 = "100000" in ZIPF_KEYS_RANGE,
+        /// Zipf exponent of user activity
+        skew: f64 = "1.0" in SKEW_RANGE,
+    }
+}
+
 impl Definition for UserVisitsJob {
     type Data = Visits;
 
     const INFO: WorkloadInfo = WorkloadInfo {
         name: "user-visits",
         summary: "visits per user per hour-long tumbling window, for one chosen day",
-        params: &[
-            ParamSpec {
-                name: "day",
-                default: "0",
-                help: "the day to report (day d is ts in [d*86400000, (d+1)*86400000))",
-            },
-            ParamSpec {
-                name: "window_ms",
-                default: "3600000",
-                help: "tumbling window size in ms",
-            },
-            ParamSpec {
-                name: "lateness_ms",
-                default: "0",
-                help: "allowed lateness in ms",
-            },
-            ParamSpec {
-                name: "rate",
-                default: "100",
-                help: "generator: visits per second of event time",
-            },
-            ParamSpec {
-                name: "users",
-                default: "100000",
-                help: "generator: distinct users",
-            },
-            ParamSpec {
-                name: "skew",
-                default: "1.0",
-                help: "generator: Zipf exponent of user activity",
-            },
-        ],
+        params: UserVisitsParams::SPECS,
+        generator_params: VisitsParams::SPECS,
         dataset: "visits",
         input_format: "CSV header `user_id,ts`; JSON lines {\"user_id\":u64,\"ts\":u64}; ts in ms",
-        output_format: "window_start,user_id,visits",
         default_epoch_ms: 60_000,
         csv: true,
         windowed: true,
     };
 
     fn from_params(params: &Params) -> Result<Self, EngineError> {
+        let p = UserVisitsParams::from_params(params)?;
         Ok(Self {
-            day: params.get_in(
-                "day",
-                0..=reprise_engine::MAX_EVENT_TIME_MS / 86_400_000 - 1,
-            )?,
-            window: TumblingWindow::new(
-                params.duration_ms("window_ms")?,
-                params.duration_ms("lateness_ms")?,
-            )?,
+            day: p.day,
+            window: TumblingWindow::new(p.window_ms, p.lateness_ms)?,
         })
     }
 
     fn dataset(params: &Params, seed: u64) -> Result<Visits, EngineError> {
+        let p = VisitsParams::from_params(params)?;
         Ok(Visits {
             seed,
             timeline: Timeline {
                 start_ms: 0,
-                rate_per_sec: params.get_in("rate", RATE_RANGE)?,
+                rate_per_sec: p.rate,
             },
-            users: Zipf::new(
-                params.get_in("users", ZIPF_KEYS_RANGE)?,
-                params.get_in("skew", SKEW_RANGE)?,
-            ),
+            users: Zipf::new(p.users, p.skew),
         })
     }
 }

@@ -7,13 +7,13 @@ use differential_dataflow::VecCollection;
 use reprise_datasets::zipf::Zipf;
 use reprise_datasets::{TextLine, TextLines, Timeline};
 use reprise_engine::window::{TumblingWindow, WindowSum};
-use reprise_engine::{
-    EngineError, Epoch, EpochConfig, Job, JobContext, NoBaseline, ParamSpec, Params,
-};
+use reprise_engine::{EngineError, Epoch, EpochConfig, Job, JobContext, NoBaseline, Params};
 use serde::{Deserialize, Serialize};
 
 use crate::baseline::count_per_window;
-use reprise_cli::workload::{Definition, RATE_RANGE, SKEW_RANGE, WorkloadInfo, ZIPF_KEYS_RANGE};
+use reprise_cli::workload::{Definition, WorkloadInfo};
+use reprise_datasets::{RATE_RANGE, SKEW_RANGE, ZIPF_KEYS_RANGE};
+use reprise_engine::params::DURATION_MS;
 
 /// One word's occurrences in one window.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -101,73 +101,62 @@ impl Job for Wordcount {
     }
 }
 
+reprise_engine::params! {
+    /// wordcount's parameters.
+    pub struct WordcountParams {
+        /// tumbling window size in ms
+        window_ms: u64 = "1000" in DURATION_MS,
+        /// allowed lateness in ms
+        lateness_ms: u64 = "0" in DURATION_MS,
+    }
+}
+
+reprise_engine::params! {
+    /// The lines generator's parameters.
+    pub struct LinesParams {
+        /// lines per second of event time
+        rate: u64 = "100000" in RATE_RANGE,
+        /// distinct words
+        vocabulary: u64 = "50000" in ZIPF_KEYS_RANGE,
+        /// Zipf exponent of word frequency
+        skew: f64 = "1.0" in SKEW_RANGE,
+        /// 1 to max_words words per line
+        max_words: u64 = "12" in 1..=10_000,
+    }
+}
+
 impl Definition for Wordcount {
     type Data = TextLines;
 
     const INFO: WorkloadInfo = WorkloadInfo {
         name: "wordcount",
         summary: "occurrences of each word per tumbling window",
-        params: &[
-            ParamSpec {
-                name: "window_ms",
-                default: "1000",
-                help: "tumbling window size in ms",
-            },
-            ParamSpec {
-                name: "lateness_ms",
-                default: "0",
-                help: "allowed lateness in ms",
-            },
-            ParamSpec {
-                name: "rate",
-                default: "100000",
-                help: "generator: lines per second of event time",
-            },
-            ParamSpec {
-                name: "vocabulary",
-                default: "50000",
-                help: "generator: distinct words",
-            },
-            ParamSpec {
-                name: "skew",
-                default: "1.0",
-                help: "generator: Zipf exponent of word frequency",
-            },
-            ParamSpec {
-                name: "max_words",
-                default: "12",
-                help: "generator: 1 to max_words words per line",
-            },
-        ],
+        params: WordcountParams::SPECS,
+        generator_params: LinesParams::SPECS,
         dataset: "lines",
         input_format: "CSV header `ts,text`; JSON lines {\"ts\":u64,\"text\":string}; ts in ms",
-        output_format: "window_start,word,count",
         default_epoch_ms: 100,
         csv: true,
         windowed: true,
     };
 
     fn from_params(params: &Params) -> Result<Self, EngineError> {
+        let p = WordcountParams::from_params(params)?;
         Ok(Self {
-            window: TumblingWindow::new(
-                params.duration_ms("window_ms")?,
-                params.duration_ms("lateness_ms")?,
-            )?,
+            window: TumblingWindow::new(p.window_ms, p.lateness_ms)?,
         })
     }
 
     fn dataset(params: &Params, seed: u64) -> Result<TextLines, EngineError> {
+        let p = LinesParams::from_params(params)?;
         Ok(TextLines {
             seed,
             timeline: Timeline {
                 start_ms: 0,
-                rate_per_sec: params.get_in("rate", RATE_RANGE)?,
+                rate_per_sec: p.rate,
             },
-            vocabulary: Zipf::new(
-                params.get_in("vocabulary", ZIPF_KEYS_RANGE)?,
-                params.get_in("skew", SKEW_RANGE)?,
-            ),
-            max_words: params.get_in("max_words", 1..=10_000)?,
+            vocabulary: Zipf::new(p.vocabulary, p.skew),
+            max_words: p.max_words,
         })
     }
 }

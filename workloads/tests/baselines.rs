@@ -6,12 +6,12 @@ mod common;
 use common::small_params;
 use reprise_cli::workload::{Input, Workload};
 use reprise_engine::output::{Emit, FileFormat, OutputSpec};
-use reprise_engine::{EpochConfig, Params, RunConfig};
+use reprise_engine::{EpochConfig, RunConfig};
 
 fn check(workload: &dyn Workload, events: u64, seed: u64, epoch_ms: Option<u64>) {
     let name = workload.info().name;
     let (overrides, default_epoch_ms) = small_params(name);
-    let params = Params::parse(workload.info().params, &overrides).unwrap();
+    let params = workload.info().parse_params(&overrides).unwrap();
     let epochs = EpochConfig {
         clock: reprise_engine::Clock::Event,
         epoch_ms: epoch_ms.unwrap_or(default_epoch_ms),
@@ -69,7 +69,7 @@ fn every_workload_writes_the_same_output_file_as_its_baseline() {
     for workload in reprise_workloads::all() {
         let name = workload.info().name;
         let (overrides, epoch_ms) = small_params(name);
-        let params = Params::parse(workload.info().params, &overrides).unwrap();
+        let params = workload.info().parse_params(&overrides).unwrap();
         let input = Input::Generated {
             events: 3000,
             seed: 4,
@@ -118,7 +118,7 @@ fn every_nexmark_query_matches_its_baseline_on_out_of_order_input() {
             continue;
         }
         let (overrides, epoch_ms) = small_params(name);
-        let params = Params::parse(workload.info().params, &overrides).unwrap();
+        let params = workload.info().parse_params(&overrides).unwrap();
         let mut data = Vec::new();
         workload
             .generate(&params, 3000, 6, &mut data, FileFormat::JsonLines)

@@ -836,3 +836,139 @@ fn an_output_with_no_rows_still_has_its_header() {
         assert_eq!(header("0"), with_rows, "{workload}");
     }
 }
+
+#[test]
+fn list_shows_output_columns_from_the_type_and_generator_parameters_apart() {
+    let text = stdout(&reprise(&["list"]));
+    // The columns are the output type's fields, not a hand-copied string.
+    assert!(
+        text.contains("output:  epoch,kind,window_start,auction,bids,diff"),
+        "{text}"
+    );
+    assert!(
+        text.contains("generator: events per second of event time"),
+        "{text}"
+    );
+    assert!(
+        text.contains("(0 to 2^60)") && text.contains("(at least 1)"),
+        "{text}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&stdout(&reprise(&["list", "--format", "json"]))).unwrap();
+    let q5 = json
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|w| w["name"] == "nexmark-q5")
+        .unwrap();
+    assert_eq!(
+        q5["output_columns"],
+        serde_json::json!(["window_start", "auction", "bids"])
+    );
+    assert_eq!(q5["generator_params"][0]["name"], "rate");
+    assert_eq!(q5["params"][0]["range"], "0 to 2^60");
+}
+
+/// The JSON report of a q7 run on `workers` workers, with its final rows in `output`.
+fn q7_report(workers: &str, output: &str) -> serde_json::Value {
+    let out = reprise(&[
+        "run",
+        "nexmark-q7",
+        "--events",
+        "300000",
+        "--param",
+        "rate=10000",
+        "--workers",
+        workers,
+        "--output",
+        output,
+        "--format",
+        "json",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    serde_json::from_str(&stdout(&out)).unwrap()
+}
+
+#[test]
+fn the_report_previews_the_last_closed_windows_whatever_the_worker_count() {
+    let dir = scratch("preview");
+    let one = q7_report("1", &path(&dir, "one.csv"));
+    let three = q7_report("3", &path(&dir, "three.csv"));
+    assert_eq!(one["preview"], three["preview"]);
+    let preview = &one["preview"];
+    assert_eq!(preview["kind"], "final", "{preview}");
+    assert_eq!(
+        preview["columns"],
+        serde_json::json!([
+            "window_start",
+            "auction",
+            "bidder",
+            "price",
+            "date_time",
+            "extra"
+        ])
+    );
+    // The preview's rows are final rows of the output at its epoch, and it counts them all.
+    let epoch = preview["epoch"].as_u64().unwrap().to_string();
+    let text = std::fs::read_to_string(dir.join("one.csv")).unwrap();
+    let finals: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with(&format!("{epoch},final,")))
+        .collect();
+    assert!(!finals.is_empty());
+    assert_eq!(preview["rows_at_epoch"], finals.len() as u64);
+    for row in preview["rows"].as_array().unwrap() {
+        let window_start = row[0].as_str().unwrap();
+        let auction = row[1].as_str().unwrap();
+        assert!(
+            finals
+                .iter()
+                .any(|l| l.starts_with(&format!("{epoch},final,{window_start},{auction},"))),
+            "{row} is not a final row at epoch {epoch}"
+        );
+    }
+    // No final row after the preview's epoch: it shows the last windows to close.
+    let last = text
+        .lines()
+        .filter(|l| l.contains(",final,"))
+        .filter_map(|l| l.split(',').next()?.parse::<u64>().ok())
+        .max();
+    assert_eq!(last, preview["epoch"].as_u64());
+    // The text report ends with the preview as a table.
+    let out = reprise(&[
+        "run",
+        "nexmark-q7",
+        "--events",
+        "300000",
+        "--param",
+        "rate=10000",
+    ]);
+    let text = stdout(&out);
+    assert!(
+        text.contains(&format!(
+            "results         the last windows to close, epoch {epoch}"
+        )),
+        "{text}"
+    );
+    assert!(text.contains("window_start  auction"), "{text}");
+}
+
+#[test]
+fn addresses_that_cannot_be_inputs_or_outputs_say_what_to_do() {
+    let dir = scratch("addresses");
+    let log = path(&dir, "run.rlog");
+    let out = reprise(&["run", "wordcount", "--input", &log, "-q"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("is an input log, not a dataset: replay it with `reprise replay"),
+        "{}",
+        stderr(&out)
+    );
+    let out = reprise(&["run", "wordcount", "--events", "10", "--output", "-", "-q"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("--output - is not supported"),
+        "{}",
+        stderr(&out)
+    );
+}

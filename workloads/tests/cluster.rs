@@ -317,7 +317,7 @@ where
 {
     let reader = Box::new(std::fs::File::open(file).unwrap());
     let mut read: Vec<String> =
-        reprise_datasets::read_records::<E>(reader, reprise_datasets::format::Format::Csv)
+        reprise_engine::io::read_records::<E>(reader, reprise_engine::io::FileFormat::Csv)
             .map(|event| serde_json::to_string(&event.unwrap()).unwrap())
             .collect();
     let mut logged: Vec<String> = reprise_engine::log::epochs::<E>(log.as_ref(), None)

@@ -49,7 +49,7 @@ fn params(workload: &dyn Workload) -> Params {
     if info.params.iter().any(|p| p.name == "lateness_ms") {
         overrides.push(format!("lateness_ms={DISORDER_MS}"));
     }
-    Params::parse(info.params, &overrides).unwrap()
+    info.parse_params(&overrides).unwrap()
 }
 
 fn has_lateness(workload: &dyn Workload) -> bool {
@@ -212,7 +212,7 @@ fn same_everywhere(name: &str, overrides: &[&str], lines: &[String]) -> Vec<Stri
     let dir = scratch();
     let workload = reprise_workloads::find(name).unwrap();
     let overrides: Vec<String> = overrides.iter().map(|s| s.to_string()).collect();
-    let params = Params::parse(workload.info().params, &overrides).unwrap();
+    let params = workload.info().parse_params(&overrides).unwrap();
     let path = dir.join(format!("{name}-bounds.jsonl"));
     std::fs::write(&path, lines.join("\n") + "\n").unwrap();
     let input = Input::File {
@@ -362,7 +362,7 @@ fn run_error(name: &str, overrides: &[&str], lines: &[&str], file: &str) -> Stri
     let dir = scratch();
     let workload = reprise_workloads::find(name).unwrap();
     let overrides: Vec<String> = overrides.iter().map(|s| s.to_string()).collect();
-    let params = match Params::parse(workload.info().params, &overrides) {
+    let params = match workload.info().parse_params(&overrides) {
         Ok(params) => params,
         Err(e) => return e.to_string(),
     };
@@ -417,7 +417,7 @@ fn durations_beyond_the_largest_are_errors_naming_the_parameter() {
     for (name, param) in cases {
         let error = run_error(name, &[param], &[], "unused.jsonl");
         assert!(
-            error.contains(param) && error.contains("1152921504606846976"),
+            error.contains(param) && error.contains("out of range: 0 to 2^60"),
             "{name} {param}: {error}"
         );
     }

@@ -5,9 +5,9 @@
 use std::path::PathBuf;
 
 use reprise_cli::workload::{Input, recorded_epochs};
+use reprise_engine::RunConfig;
 use reprise_engine::log::format::{FORMAT_VERSION, OLDEST_READABLE_VERSION};
 use reprise_engine::log::{LogScan, RecordedClock, scan};
-use reprise_engine::{Params, RunConfig};
 
 fn golden_logs() -> Vec<(PathBuf, LogScan)> {
     let folder = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/golden");
@@ -42,7 +42,7 @@ fn every_golden_log_replays_with_its_recorded_digests_on_1_and_3_workers() {
             .iter()
             .map(|(k, v)| format!("{k}={v}"))
             .collect();
-        let params = Params::parse(workload.info().params, &overrides).unwrap();
+        let params = workload.info().parse_params(&overrides).unwrap();
         let epochs = recorded_epochs(scanned.header.clock);
         let expected = scanned.digests.before(scanned.output_complete_before);
         assert!(

@@ -1,7 +1,8 @@
 //! Kafka source and sink against a real Kafka-protocol broker: tansu 0.6 with its SQLite
 //! storage engine, started per test on a free loopback port (`scripts/install-tansu.sh`
-//! installs it; `.ci/run` does, and sets `REPRISE_KAFKA_TESTS=require` so that a missing
-//! broker fails CI instead of skipping these tests).
+//! installs it; `scripts/test.sh`, the README's test command that CI runs, does, and sets
+//! `REPRISE_KAFKA_TESTS=require` so that a missing broker fails instead of skipping these
+//! tests).
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};

@@ -58,7 +58,7 @@ fn every_workload_replays_on_any_worker_count_with_the_recorded_digests() {
     for workload in reprise_workloads::all() {
         let name = workload.info().name;
         let (overrides, epoch_ms) = small_params(name);
-        let params = Params::parse(workload.info().params, &overrides).unwrap();
+        let params = workload.info().parse_params(&overrides).unwrap();
         for (seed, (record_workers, replay_workers)) in
             [(1, 3), (2, 1), (3, 4), (4, 2)].into_iter().enumerate()
         {
@@ -95,7 +95,10 @@ fn every_workload_replays_on_any_worker_count_with_the_recorded_digests() {
 #[test]
 fn a_processing_time_run_replays_exactly_though_live_runs_differ() {
     let workload = reprise_workloads::find("filter-count").unwrap();
-    let params = Params::parse(workload.info().params, &["window_ms=3".to_string()]).unwrap();
+    let params = workload
+        .info()
+        .parse_params(&["window_ms=3".to_string()])
+        .unwrap();
     let input = Input::Generated {
         events: 3_000_000,
         seed: 1,
@@ -135,7 +138,7 @@ fn processing_time_windows_follow_arrival_epochs_as_the_baseline_computes_them()
     for workload in reprise_workloads::all() {
         let name = workload.info().name;
         let (overrides, _) = small_params(name);
-        let params = Params::parse(workload.info().params, &overrides).unwrap();
+        let params = workload.info().parse_params(&overrides).unwrap();
         let log = scratch(&format!("{name}-processing.rlog"));
         let input = Input::Generated {
             events: 20_000,

@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 use differential_dataflow::VecCollection;
 use reprise_cli::Registry;
 use reprise_cli::workload::{Definition, NoGenerator, WorkloadInfo};
+use reprise_engine::params::DURATION_MS;
 use reprise_engine::window::{HoppingWindow, WindowAssigner, WindowSum};
 use reprise_engine::{Clock, EngineError, Epoch, EpochConfig, Job, JobContext, NoBaseline, Params};
 use serde::{Deserialize, Serialize};
@@ -40,11 +41,11 @@ reprise_engine::params! {
     /// Card spend's parameters (`--param NAME=VALUE`).
     pub struct CardSpendParams {
         /// window length in ms
-        window_ms: u64 = "60000",
+        window_ms: u64 = "60000" in DURATION_MS,
         /// a window starts every slide_ms
-        slide_ms: u64 = "10000",
+        slide_ms: u64 = "10000" in DURATION_MS,
         /// allowed lateness in ms
-        lateness_ms: u64 = "0",
+        lateness_ms: u64 = "0" in DURATION_MS,
         /// alert when a card spends more than this in a window
         threshold_cents: i64 = "50000",
     }
@@ -166,9 +167,9 @@ impl Definition for CardSpend {
         name: "card-spend",
         summary: "per card, spend over the last minute (60 s every 10 s); alerts above a threshold",
         params: CardSpendParams::SPECS,
+        generator_params: &[], // no generator
         dataset: "payments (bring your own: --input)",
         input_format: "card,amount_cents,ts",
-        output_format: "window_start,card,spend_cents",
         default_epoch_ms: 1000,
         csv: true,
         windowed: true,

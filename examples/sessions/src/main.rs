@@ -7,6 +7,7 @@
 use differential_dataflow::VecCollection;
 use reprise_cli::Registry;
 use reprise_cli::workload::{Definition, NoGenerator, WorkloadInfo};
+use reprise_engine::params::DURATION_MS;
 use reprise_engine::window::{SessionSum, SessionWindow};
 use reprise_engine::{EngineError, Epoch, EpochConfig, Job, JobContext, Params};
 use serde::{Deserialize, Serialize};
@@ -36,9 +37,9 @@ reprise_engine::params! {
     /// The sessions job's parameters.
     pub struct SessionsParams {
         /// a pause longer than this ends a visit, in ms
-        gap_ms: u64 = "1800000",
+        gap_ms: u64 = "1800000" in DURATION_MS,
         /// allowed lateness in ms
-        lateness_ms: u64 = "0",
+        lateness_ms: u64 = "0" in DURATION_MS,
     }
 }
 
@@ -82,9 +83,9 @@ impl Definition for Sessions {
         name: "sessions",
         summary: "per user, the visits of a clickstream (a pause over gap_ms ends one)",
         params: SessionsParams::SPECS,
+        generator_params: &[], // no generator
         dataset: "clicks (bring your own: --input)",
         input_format: "JSON lines: {user, page, ts}",
-        output_format: "user,start,end,clicks",
         default_epoch_ms: 60_000,
         csv: true,
         windowed: true,

@@ -2,62 +2,161 @@
 //! query's doc says otherwise), over the generator in `reprise_datasets::nexmark`.
 //!
 
-pub mod q0;
-pub mod q1;
-pub mod q11;
-pub mod q12;
-pub mod q2;
-pub mod q3;
-pub mod q4;
-pub mod q5;
-pub mod q6;
-pub mod q7;
-pub mod q8;
-pub mod q9;
+use differential_dataflow::VecCollection;
+use reprise_cli::Registry;
+use reprise_cli::workload::{Definition, WorkloadInfo};
+use reprise_datasets::RATE_RANGE;
+use reprise_datasets::nexmark::{Auction, Bid, Event, Nexmark};
+use reprise_engine::{EngineError, Epoch, Params};
+
+/// Declares the queries: for each, its module and job, its name and summary, whether its
+/// output is windowed, and its parameters (a `params!` struct; a query without any is a
+/// unit struct). Everything else a query's [`Definition`] says is the same for all of them.
+macro_rules! declare_queries {
+    (
+        $(
+            $module:ident :: $job:ident {
+                name: $name:literal,
+                summary: $summary:literal,
+                windowed: $windowed:literal,
+                $( params: $params:ident, )?
+            }
+        )*
+    ) => {
+        $( pub mod $module; )*
+
+        $(
+            impl Definition for $module::$job {
+                type Data = Nexmark;
+
+                const INFO: WorkloadInfo = WorkloadInfo {
+                    name: $name,
+                    summary: $summary,
+                    params: declare_queries!(@specs $( $module::$params )?),
+                    generator_params: NexmarkParams::SPECS,
+                    dataset: "nexmark",
+                    input_format: INPUT_FORMAT,
+                    default_epoch_ms: DEFAULT_EPOCH_MS,
+                    csv: false,
+                    windowed: $windowed,
+                };
+
+                fn from_params(params: &Params) -> Result<Self, EngineError> {
+                    declare_queries!(@new params, $module::$job $(, $module::$params )?)
+                }
+
+                fn dataset(params: &Params, seed: u64) -> Result<Nexmark, EngineError> {
+                    let p = NexmarkParams::from_params(params)?;
+                    Ok(Nexmark {
+                        seed,
+                        rate_per_sec: p.rate,
+                        start_ms: 0,
+                    })
+                }
+            }
+        )*
+
+        /// Adds every query to `registry`, in the order of the table.
+        pub fn register(registry: Registry) -> Registry {
+            registry $( .with::<$module::$job>() )*
+        }
+    };
+    (@specs) => { &[] };
+    (@specs $params:path) => { <$params>::SPECS };
+    (@new $from:ident, $job:path) => {{
+        let _ = $from;
+        Ok($job)
+    }};
+    (@new $from:ident, $job:path, $params:path) => {
+        <$job>::new(&<$params>::from_params($from)?)
+    };
+}
+
+declare_queries! {
+    q0::Q0 {
+        name: "nexmark-q0",
+        summary: "Nexmark q0: every bid, passed through",
+        windowed: false,
+    }
+    q1::Q1 {
+        name: "nexmark-q1",
+        summary: "Nexmark q1: every bid with its price in euros (x 0.908)",
+        windowed: false,
+    }
+    q2::Q2 {
+        name: "nexmark-q2",
+        summary: "Nexmark q2: auction and price of the bids whose auction id is a multiple of 123",
+        windowed: false,
+        params: Q2Params,
+    }
+    q3::Q3 {
+        name: "nexmark-q3",
+        summary: "Nexmark q3: sellers in OR, ID or CA with their category-10 auctions (unbounded join)",
+        windowed: false,
+    }
+    q4::Q4 {
+        name: "nexmark-q4",
+        summary: "Nexmark q4: per category, the average of its auctions' highest bids",
+        windowed: false,
+    }
+    q5::Q5 {
+        name: "nexmark-q5",
+        summary: "Nexmark q5: per hopping window (10 s every 2 s), the auctions with the most bids, ties kept",
+        windowed: true,
+        params: Q5Params,
+    }
+    q6::Q6 {
+        name: "nexmark-q6",
+        summary: "Nexmark q6: per seller, the average winning price of their last 10 closed auctions",
+        windowed: false,
+        params: Q6Params,
+    }
+    q7::Q7 {
+        name: "nexmark-q7",
+        summary: "Nexmark q7: per 10 s tumbling window, the bids at the window's highest price, ties kept",
+        windowed: true,
+        params: Q7Params,
+    }
+    q8::Q8 {
+        name: "nexmark-q8",
+        summary: "Nexmark q8: people who opened an auction in the 10 s window they registered in",
+        windowed: true,
+        params: Q8Params,
+    }
+    q9::Q9 {
+        name: "nexmark-q9",
+        summary: "Nexmark q9: every auction with its best bid so far (highest price, then earliest)",
+        windowed: false,
+    }
+    q11::Q11 {
+        name: "nexmark-q11",
+        summary: "Nexmark q11: per bidder, the bids of each session (sessions split by pauses over 10 s)",
+        windowed: true,
+        params: Q11Params,
+    }
+    q12::Q12 {
+        name: "nexmark-q12",
+        summary: "Nexmark q12: bids per bidder per 10 s tumbling window of processing time (run with --clock processing)",
+        windowed: true,
+        params: Q12Params,
+    }
+}
+
 pub mod winning_bids;
 
-use differential_dataflow::VecCollection;
-use reprise_datasets::nexmark::{Auction, Bid, Event, Nexmark};
-use reprise_engine::{EngineError, Epoch, ParamSpec, Params};
-
-/// The generator's parameter, shared by every query.
-pub const RATE: ParamSpec = ParamSpec {
-    name: "rate",
-    default: "10000000",
-    help: "generator: events per second of event time (Flink's setup: 10 million)",
-};
-
-/// The window of the tumbling-window queries (q7, q8, q12): 10 s, as Flink's SQL.
-pub const TUMBLING_WINDOW_MS: ParamSpec = ParamSpec {
-    name: "window_ms",
-    default: "10000",
-    help: "tumbling window size in ms",
-};
-
-/// How late an out-of-order event may be and still count, for the windowed queries (q5,
-/// q7, q8, q11): a window closes this long after its end. 0, as the queries' other
-/// defaults, keeps every window's final row at its end; Flink's DDL allows 4 s.
-pub const LATENESS_MS: ParamSpec = ParamSpec {
-    name: "lateness_ms",
-    default: "0",
-    help: "allowed lateness in ms: a window closes this long after its end",
-};
+reprise_engine::params! {
+    /// The generator's parameters, shared by every query.
+    pub struct NexmarkParams {
+        /// events per second of event time (Flink's setup: 10 million)
+        rate: u64 = "10000000" in RATE_RANGE,
+    }
+}
 
 /// The input format of every query.
 pub const INPUT_FORMAT: &str = "JSON lines, one event each: {\"Person\":{id,name,email_address,credit_card,city,state,date_time,extra}}, {\"Auction\":{id,item_name,description,initial_bid,reserve,date_time,expires,seller,category,extra}} or {\"Bid\":{auction,bidder,price,channel,url,date_time,extra}}; times in ms, prices in cents";
 
 /// Events per epoch at the default rate: 100,000 in 10 ms.
 pub const DEFAULT_EPOCH_MS: u64 = 10;
-
-/// The generator, from the `rate` parameter.
-pub fn dataset(params: &Params, seed: u64) -> Result<Nexmark, EngineError> {
-    let rate_per_sec: u64 = params.get_in("rate", reprise_cli::workload::RATE_RANGE)?;
-    Ok(Nexmark {
-        seed,
-        rate_per_sec,
-        start_ms: 0,
-    })
-}
 
 /// The bid in an event, if it is one.
 pub fn bid(event: Event) -> Option<Bid> {

@@ -1,10 +1,9 @@
 //! Nexmark q0, pass-through: every bid, unchanged. Measures the engine's own overhead.
 
 use differential_dataflow::VecCollection;
-use reprise_datasets::nexmark::{Bid, Event, Nexmark};
-use reprise_engine::{EngineError, Epoch, EpochConfig, Job, JobContext, NoBaseline, Params};
+use reprise_datasets::nexmark::{Bid, Event};
+use reprise_engine::{Epoch, EpochConfig, Job, JobContext, NoBaseline};
 
-use reprise_cli::workload::{Definition, WorkloadInfo};
 
 /// The q0 job.
 #[derive(Clone, Debug)]
@@ -38,29 +37,5 @@ impl Job for Q0 {
             }
         }
         Ok(())
-    }
-}
-
-impl Definition for Q0 {
-    type Data = Nexmark;
-
-    const INFO: WorkloadInfo = WorkloadInfo {
-        name: "nexmark-q0",
-        summary: "Nexmark q0: every bid, passed through",
-        params: &[super::RATE],
-        dataset: "nexmark",
-        input_format: super::INPUT_FORMAT,
-        output_format: "auction,bidder,price,channel,url,date_time,extra",
-        default_epoch_ms: super::DEFAULT_EPOCH_MS,
-        csv: false,
-        windowed: false,
-    };
-
-    fn from_params(_: &Params) -> Result<Self, EngineError> {
-        Ok(Q0)
-    }
-
-    fn dataset(params: &Params, seed: u64) -> Result<Nexmark, EngineError> {
-        super::dataset(params, seed)
     }
 }

@@ -2,11 +2,10 @@
 //! (`price * 0.908`; prices are integer cents here, so `price * 908 / 1000`, rounded down).
 
 use differential_dataflow::VecCollection;
-use reprise_datasets::nexmark::{Bid, Event, Nexmark};
-use reprise_engine::{EngineError, Epoch, EpochConfig, Job, JobContext, NoBaseline, Params};
+use reprise_datasets::nexmark::{Bid, Event};
+use reprise_engine::{Epoch, EpochConfig, Job, JobContext, NoBaseline};
 use serde::{Deserialize, Serialize};
 
-use reprise_cli::workload::{Definition, WorkloadInfo};
 
 /// A bid priced in euro cents.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -67,29 +66,5 @@ impl Job for Q1 {
             }
         }
         Ok(())
-    }
-}
-
-impl Definition for Q1 {
-    type Data = Nexmark;
-
-    const INFO: WorkloadInfo = WorkloadInfo {
-        name: "nexmark-q1",
-        summary: "Nexmark q1: every bid with its price in euros (x 0.908)",
-        params: &[super::RATE],
-        dataset: "nexmark",
-        input_format: super::INPUT_FORMAT,
-        output_format: "auction,bidder,price,date_time,extra",
-        default_epoch_ms: super::DEFAULT_EPOCH_MS,
-        csv: false,
-        windowed: false,
-    };
-
-    fn from_params(_: &Params) -> Result<Self, EngineError> {
-        Ok(Q1)
-    }
-
-    fn dataset(params: &Params, seed: u64) -> Result<Nexmark, EngineError> {
-        super::dataset(params, seed)
     }
 }

@@ -8,16 +8,16 @@
 //! still joins it, whatever the epoch length.
 
 use differential_dataflow::VecCollection;
-use reprise_datasets::nexmark::{Event, Nexmark};
+use reprise_datasets::nexmark::Event;
 use reprise_engine::window::{SessionSum, SessionWindow};
 use reprise_engine::{
-    EngineError, Epoch, EpochConfig, Job, JobContext, NoBaseline, ParamSpec, Params,
+    EngineError, Epoch, EpochConfig, Job, JobContext, NoBaseline,
 };
 use rustc_hash::FxHashMap;
+use reprise_engine::params::DURATION_MS;
 use serde::{Deserialize, Serialize};
 
 use crate::baseline::{first_epoch_after, window_time};
-use reprise_cli::workload::{Definition, WorkloadInfo};
 
 /// One bidder's session.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -145,39 +145,21 @@ impl Job for Q11 {
     }
 }
 
-impl Definition for Q11 {
-    type Data = Nexmark;
-
-    const INFO: WorkloadInfo = WorkloadInfo {
-        name: "nexmark-q11",
-        summary: "Nexmark q11: per bidder, the bids of each session (sessions split by pauses over 10 s)",
-        params: &[
-            super::RATE,
-            ParamSpec {
-                name: "gap_ms",
-                default: "10000",
-                help: "a session ends after a pause longer than gap_ms",
-            },
-            super::LATENESS_MS,
-        ],
-        dataset: "nexmark",
-        input_format: super::INPUT_FORMAT,
-        output_format: "bidder,bid_count,start_time,end_time",
-        default_epoch_ms: super::DEFAULT_EPOCH_MS,
-        csv: false,
-        windowed: true,
-    };
-
-    fn from_params(params: &Params) -> Result<Self, EngineError> {
-        Ok(Q11 {
-            window: SessionWindow::new(
-                params.duration_ms("gap_ms")?,
-                params.duration_ms("lateness_ms")?,
-            )?,
-        })
+reprise_engine::params! {
+    /// q11's parameters.
+    pub struct Q11Params {
+        /// a session ends after a pause longer than gap_ms
+        gap_ms: u64 = "10000" in DURATION_MS,
+        /// allowed lateness in ms: a window closes this long after its end (Flink's DDL allows 4 s)
+        lateness_ms: u64 = "0" in DURATION_MS,
     }
+}
 
-    fn dataset(params: &Params, seed: u64) -> Result<Nexmark, EngineError> {
-        super::dataset(params, seed)
+impl Q11 {
+    /// The job, from its parameters.
+    pub fn new(params: &Q11Params) -> Result<Self, EngineError> {
+        Ok(Q11 {
+            window: SessionWindow::new(params.gap_ms, params.lateness_ms)?,
+        })
     }
 }

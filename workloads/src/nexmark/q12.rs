@@ -7,13 +7,13 @@
 //! deterministic (and how its baseline is tested).
 
 use differential_dataflow::VecCollection;
-use reprise_datasets::nexmark::{Event, Nexmark};
+use reprise_datasets::nexmark::Event;
 use reprise_engine::window::{TumblingWindow, WindowSum};
-use reprise_engine::{EngineError, Epoch, EpochConfig, Job, JobContext, NoBaseline, Params};
+use reprise_engine::{EngineError, Epoch, EpochConfig, Job, JobContext, NoBaseline};
+use reprise_engine::params::DURATION_MS;
 use serde::{Deserialize, Serialize};
 
 use crate::baseline::count_per_window;
-use reprise_cli::workload::{Definition, WorkloadInfo};
 
 /// One bidder's bids in one window.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -80,28 +80,19 @@ impl Job for Q12 {
     }
 }
 
-impl Definition for Q12 {
-    type Data = Nexmark;
-
-    const INFO: WorkloadInfo = WorkloadInfo {
-        name: "nexmark-q12",
-        summary: "Nexmark q12: bids per bidder per 10 s tumbling window of processing time (run with --clock processing)",
-        params: &[super::RATE, super::TUMBLING_WINDOW_MS],
-        dataset: "nexmark",
-        input_format: super::INPUT_FORMAT,
-        output_format: "window_start,bidder,bids",
-        default_epoch_ms: super::DEFAULT_EPOCH_MS,
-        csv: false,
-        windowed: true,
-    };
-
-    fn from_params(params: &Params) -> Result<Self, EngineError> {
-        Ok(Q12 {
-            window: TumblingWindow::new(params.duration_ms("window_ms")?, 0)?,
-        })
+reprise_engine::params! {
+    /// q12's parameters.
+    pub struct Q12Params {
+        /// tumbling window size in ms
+        window_ms: u64 = "10000" in DURATION_MS,
     }
+}
 
-    fn dataset(params: &Params, seed: u64) -> Result<Nexmark, EngineError> {
-        super::dataset(params, seed)
+impl Q12 {
+    /// The job, from its parameters.
+    pub fn new(params: &Q12Params) -> Result<Self, EngineError> {
+        Ok(Q12 {
+            window: TumblingWindow::new(params.window_ms, 0)?,
+        })
     }
 }

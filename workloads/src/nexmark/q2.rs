@@ -2,13 +2,12 @@
 //! multiple of `modulus` (Flink: 123).
 
 use differential_dataflow::VecCollection;
-use reprise_datasets::nexmark::{Event, Nexmark};
+use reprise_datasets::nexmark::Event;
 use reprise_engine::{
-    EngineError, Epoch, EpochConfig, Job, JobContext, NoBaseline, ParamSpec, Params,
+    EngineError, Epoch, EpochConfig, Job, JobContext, NoBaseline,
 };
 use serde::{Deserialize, Serialize};
 
-use reprise_cli::workload::{Definition, WorkloadInfo};
 
 /// A selected bid.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -69,39 +68,19 @@ impl Job for Q2 {
     }
 }
 
-impl Definition for Q2 {
-    type Data = Nexmark;
-
-    const INFO: WorkloadInfo = WorkloadInfo {
-        name: "nexmark-q2",
-        summary: "Nexmark q2: auction and price of the bids whose auction id is a multiple of 123",
-        params: &[
-            super::RATE,
-            ParamSpec {
-                name: "modulus",
-                default: "123",
-                help: "keep bids with auction % modulus == 0",
-            },
-        ],
-        dataset: "nexmark",
-        input_format: super::INPUT_FORMAT,
-        output_format: "auction,price",
-        default_epoch_ms: super::DEFAULT_EPOCH_MS,
-        csv: false,
-        windowed: false,
-    };
-
-    fn from_params(params: &Params) -> Result<Self, EngineError> {
-        let modulus: u64 = params.get_in("modulus", 1..=u64::MAX)?;
-        if modulus == 0 {
-            return Err(EngineError::config(
-                "parameter `modulus` must be at least 1",
-            ));
-        }
-        Ok(Q2 { modulus })
+reprise_engine::params! {
+    /// q2's parameters.
+    pub struct Q2Params {
+        /// keep bids with auction % modulus == 0
+        modulus: u64 = "123" in 1..=u64::MAX,
     }
+}
 
-    fn dataset(params: &Params, seed: u64) -> Result<Nexmark, EngineError> {
-        super::dataset(params, seed)
+impl Q2 {
+    /// The job, from its parameters.
+    pub fn new(params: &Q2Params) -> Result<Self, EngineError> {
+        Ok(Q2 {
+            modulus: params.modulus,
+        })
     }
 }

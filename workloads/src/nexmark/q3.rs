@@ -6,12 +6,11 @@
 //! the input. Nothing is ever retracted.
 
 use differential_dataflow::VecCollection;
-use reprise_datasets::nexmark::{Event, Nexmark, Text};
-use reprise_engine::{EngineError, Epoch, EpochConfig, Job, JobContext, NoBaseline, Params};
+use reprise_datasets::nexmark::{Event, Text};
+use reprise_engine::{Epoch, EpochConfig, Job, JobContext, NoBaseline};
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
-use reprise_cli::workload::{Definition, WorkloadInfo};
 
 /// A seller near one of the western states and an auction of theirs.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -98,29 +97,5 @@ impl Job for Q3 {
             }
         }
         Ok(())
-    }
-}
-
-impl Definition for Q3 {
-    type Data = Nexmark;
-
-    const INFO: WorkloadInfo = WorkloadInfo {
-        name: "nexmark-q3",
-        summary: "Nexmark q3: sellers in OR, ID or CA with their category-10 auctions (unbounded join)",
-        params: &[super::RATE],
-        dataset: "nexmark",
-        input_format: super::INPUT_FORMAT,
-        output_format: "name,city,state,id",
-        default_epoch_ms: super::DEFAULT_EPOCH_MS,
-        csv: false,
-        windowed: false,
-    };
-
-    fn from_params(_: &Params) -> Result<Self, EngineError> {
-        Ok(Q3)
-    }
-
-    fn dataset(params: &Params, seed: u64) -> Result<Nexmark, EngineError> {
-        super::dataset(params, seed)
     }
 }

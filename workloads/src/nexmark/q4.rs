@@ -10,15 +10,14 @@
 
 use differential_dataflow::VecCollection;
 use differential_dataflow::operators::CountTotal;
-use reprise_datasets::nexmark::{Event, Nexmark};
-use reprise_engine::{EngineError, Epoch, EpochConfig, Job, JobContext, NoBaseline, Params};
+use reprise_datasets::nexmark::Event;
+use reprise_engine::{Epoch, EpochConfig, Job, JobContext, NoBaseline};
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
 use super::q9::any_bid;
 use super::winning_bids::{Winners, winning_bids};
 use crate::baseline::{AuctionBook, BookChange};
-use reprise_cli::workload::{Definition, WorkloadInfo};
 
 /// A category's average highest bid.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -92,29 +91,5 @@ impl Job for Q4 {
         };
         AuctionBook::run(*epochs, any_bid, events, &mut report);
         Ok(())
-    }
-}
-
-impl Definition for Q4 {
-    type Data = Nexmark;
-
-    const INFO: WorkloadInfo = WorkloadInfo {
-        name: "nexmark-q4",
-        summary: "Nexmark q4: per category, the average of its auctions' highest bids",
-        params: &[super::RATE],
-        dataset: "nexmark",
-        input_format: super::INPUT_FORMAT,
-        output_format: "category,average_price",
-        default_epoch_ms: super::DEFAULT_EPOCH_MS,
-        csv: false,
-        windowed: false,
-    };
-
-    fn from_params(_: &Params) -> Result<Self, EngineError> {
-        Ok(Q4)
-    }
-
-    fn dataset(params: &Params, seed: u64) -> Result<Nexmark, EngineError> {
-        super::dataset(params, seed)
     }
 }

@@ -7,16 +7,16 @@
 //! worker receives every event.
 
 use differential_dataflow::VecCollection;
-use reprise_datasets::nexmark::{Event, Nexmark};
+use reprise_datasets::nexmark::Event;
 use reprise_engine::window::{HoppingWindow, WindowAssigner, WindowSum};
 use reprise_engine::{
-    EngineError, Epoch, EpochConfig, Job, JobContext, NoBaseline, ParamSpec, Params,
+    EngineError, Epoch, EpochConfig, Job, JobContext, NoBaseline,
 };
 use rustc_hash::FxHashMap;
+use reprise_engine::params::DURATION_MS;
 use serde::{Deserialize, Serialize};
 
 use crate::baseline::{WindowedRows, window_time};
-use reprise_cli::workload::{Definition, WorkloadInfo};
 
 /// An auction with the most bids in a window.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -123,45 +123,23 @@ impl Job for Q5 {
     }
 }
 
-impl Definition for Q5 {
-    type Data = Nexmark;
-
-    const INFO: WorkloadInfo = WorkloadInfo {
-        name: "nexmark-q5",
-        summary: "Nexmark q5: per hopping window (10 s every 2 s), the auctions with the most bids, ties kept",
-        params: &[
-            super::RATE,
-            ParamSpec {
-                name: "window_ms",
-                default: "10000",
-                help: "hopping window size in ms",
-            },
-            ParamSpec {
-                name: "slide_ms",
-                default: "2000",
-                help: "a window starts every slide_ms (must divide window_ms)",
-            },
-            super::LATENESS_MS,
-        ],
-        dataset: "nexmark",
-        input_format: super::INPUT_FORMAT,
-        output_format: "window_start,auction,bids",
-        default_epoch_ms: super::DEFAULT_EPOCH_MS,
-        csv: false,
-        windowed: true,
-    };
-
-    fn from_params(params: &Params) -> Result<Self, EngineError> {
-        Ok(Q5 {
-            window: HoppingWindow::new(
-                params.duration_ms("window_ms")?,
-                params.duration_ms("slide_ms")?,
-                params.duration_ms("lateness_ms")?,
-            )?,
-        })
+reprise_engine::params! {
+    /// q5's parameters.
+    pub struct Q5Params {
+        /// hopping window size in ms
+        window_ms: u64 = "10000" in DURATION_MS,
+        /// a window starts every slide_ms (must divide window_ms)
+        slide_ms: u64 = "2000" in DURATION_MS,
+        /// allowed lateness in ms: a window closes this long after its end (Flink's DDL allows 4 s)
+        lateness_ms: u64 = "0" in DURATION_MS,
     }
+}
 
-    fn dataset(params: &Params, seed: u64) -> Result<Nexmark, EngineError> {
-        super::dataset(params, seed)
+impl Q5 {
+    /// The job, from its parameters.
+    pub fn new(params: &Q5Params) -> Result<Self, EngineError> {
+        Ok(Q5 {
+            window: HoppingWindow::new(params.window_ms, params.slide_ms, params.lateness_ms)?,
+        })
     }
 }

@@ -7,16 +7,15 @@
 //! auctions by expiry, then id. The average is rounded down.
 
 use differential_dataflow::VecCollection;
-use reprise_datasets::nexmark::{Auction, Bid, Event, Nexmark};
+use reprise_datasets::nexmark::{Auction, Bid, Event};
 use reprise_engine::{
-    EngineError, Epoch, EpochConfig, Job, JobContext, NoBaseline, ParamSpec, Params,
+    EngineError, Epoch, EpochConfig, Job, JobContext, NoBaseline,
 };
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
 use super::winning_bids::{Winners, winning_bids};
 use crate::baseline::{AuctionBook, BookChange};
-use reprise_cli::workload::{Definition, WorkloadInfo};
 
 /// A seller's average selling price.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -124,37 +123,17 @@ impl Job for Q6 {
     }
 }
 
-impl Definition for Q6 {
-    type Data = Nexmark;
-
-    const INFO: WorkloadInfo = WorkloadInfo {
-        name: "nexmark-q6",
-        summary: "Nexmark q6: per seller, the average winning price of their last 10 closed auctions",
-        params: &[
-            super::RATE,
-            ParamSpec {
-                name: "last",
-                default: "10",
-                help: "how many of a seller's most recent closed auctions to average",
-            },
-        ],
-        dataset: "nexmark",
-        input_format: super::INPUT_FORMAT,
-        output_format: "seller,average_price",
-        default_epoch_ms: super::DEFAULT_EPOCH_MS,
-        csv: false,
-        windowed: false,
-    };
-
-    fn from_params(params: &Params) -> Result<Self, EngineError> {
-        let last: usize = params.get_in("last", 1..=1_000_000)?;
-        if last == 0 {
-            return Err(EngineError::config("parameter `last` must be at least 1"));
-        }
-        Ok(Q6 { last })
+reprise_engine::params! {
+    /// q6's parameters.
+    pub struct Q6Params {
+        /// how many of a seller's most recent closed auctions to average
+        last: usize = "10" in 1..=1_000_000,
     }
+}
 
-    fn dataset(params: &Params, seed: u64) -> Result<Nexmark, EngineError> {
-        super::dataset(params, seed)
+impl Q6 {
+    /// The job, from its parameters.
+    pub fn new(params: &Q6Params) -> Result<Self, EngineError> {
+        Ok(Q6 { last: params.last })
     }
 }

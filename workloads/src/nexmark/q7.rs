@@ -8,14 +8,14 @@
 //! (Flink holds every bid of the window for its join).
 
 use differential_dataflow::VecCollection;
-use reprise_datasets::nexmark::{Bid, Event, Nexmark};
+use reprise_datasets::nexmark::{Bid, Event};
 use reprise_engine::window::{TumblingWindow, WindowMax};
-use reprise_engine::{EngineError, Epoch, EpochConfig, Job, JobContext, NoBaseline, Params};
+use reprise_engine::{EngineError, Epoch, EpochConfig, Job, JobContext, NoBaseline};
 use rustc_hash::FxHashMap;
+use reprise_engine::params::DURATION_MS;
 use serde::{Deserialize, Serialize};
 
 use crate::baseline::{WindowedRows, window_time};
-use reprise_cli::workload::{Definition, WorkloadInfo};
 
 /// A bid at its window's highest price.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -114,31 +114,21 @@ impl Job for Q7 {
     }
 }
 
-impl Definition for Q7 {
-    type Data = Nexmark;
-
-    const INFO: WorkloadInfo = WorkloadInfo {
-        name: "nexmark-q7",
-        summary: "Nexmark q7: per 10 s tumbling window, the bids at the window's highest price, ties kept",
-        params: &[super::RATE, super::TUMBLING_WINDOW_MS, super::LATENESS_MS],
-        dataset: "nexmark",
-        input_format: super::INPUT_FORMAT,
-        output_format: "window_start,auction,bidder,price,date_time,extra",
-        default_epoch_ms: super::DEFAULT_EPOCH_MS,
-        csv: false,
-        windowed: true,
-    };
-
-    fn from_params(params: &Params) -> Result<Self, EngineError> {
-        Ok(Q7 {
-            window: TumblingWindow::new(
-                params.duration_ms("window_ms")?,
-                params.duration_ms("lateness_ms")?,
-            )?,
-        })
+reprise_engine::params! {
+    /// q7's parameters.
+    pub struct Q7Params {
+        /// tumbling window size in ms
+        window_ms: u64 = "10000" in DURATION_MS,
+        /// allowed lateness in ms: a window closes this long after its end (Flink's DDL allows 4 s)
+        lateness_ms: u64 = "0" in DURATION_MS,
     }
+}
 
-    fn dataset(params: &Params, seed: u64) -> Result<Nexmark, EngineError> {
-        super::dataset(params, seed)
+impl Q7 {
+    /// The job, from its parameters.
+    pub fn new(params: &Q7Params) -> Result<Self, EngineError> {
+        Ok(Q7 {
+            window: TumblingWindow::new(params.window_ms, params.lateness_ms)?,
+        })
     }
 }

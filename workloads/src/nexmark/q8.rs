@@ -8,14 +8,14 @@
 //! window, and nothing once a window closes.
 
 use differential_dataflow::VecCollection;
-use reprise_datasets::nexmark::{Event, Nexmark, Text};
+use reprise_datasets::nexmark::{Event, Text};
 use reprise_engine::window::{TumblingWindow, WindowSum};
-use reprise_engine::{EngineError, Epoch, EpochConfig, Job, JobContext, NoBaseline, Params};
+use reprise_engine::{EngineError, Epoch, EpochConfig, Job, JobContext, NoBaseline};
 use rustc_hash::{FxHashMap, FxHashSet};
+use reprise_engine::params::DURATION_MS;
 use serde::{Deserialize, Serialize};
 
 use crate::baseline::{first_epoch_from, window_time};
-use reprise_cli::workload::{Definition, WorkloadInfo};
 
 /// A person who opened an auction in the window they registered in.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -146,31 +146,21 @@ impl Job for Q8 {
     }
 }
 
-impl Definition for Q8 {
-    type Data = Nexmark;
-
-    const INFO: WorkloadInfo = WorkloadInfo {
-        name: "nexmark-q8",
-        summary: "Nexmark q8: people who opened an auction in the 10 s window they registered in",
-        params: &[super::RATE, super::TUMBLING_WINDOW_MS, super::LATENESS_MS],
-        dataset: "nexmark",
-        input_format: super::INPUT_FORMAT,
-        output_format: "id,name,window_start",
-        default_epoch_ms: super::DEFAULT_EPOCH_MS,
-        csv: false,
-        windowed: true,
-    };
-
-    fn from_params(params: &Params) -> Result<Self, EngineError> {
-        Ok(Q8 {
-            window: TumblingWindow::new(
-                params.duration_ms("window_ms")?,
-                params.duration_ms("lateness_ms")?,
-            )?,
-        })
+reprise_engine::params! {
+    /// q8's parameters.
+    pub struct Q8Params {
+        /// tumbling window size in ms
+        window_ms: u64 = "10000" in DURATION_MS,
+        /// allowed lateness in ms: a window closes this long after its end (Flink's DDL allows 4 s)
+        lateness_ms: u64 = "0" in DURATION_MS,
     }
+}
 
-    fn dataset(params: &Params, seed: u64) -> Result<Nexmark, EngineError> {
-        super::dataset(params, seed)
+impl Q8 {
+    /// The job, from its parameters.
+    pub fn new(params: &Q8Params) -> Result<Self, EngineError> {
+        Ok(Q8 {
+            window: TumblingWindow::new(params.window_ms, params.lateness_ms)?,
+        })
     }
 }

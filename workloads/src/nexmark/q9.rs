@@ -8,13 +8,12 @@
 //! answer on in-order input.
 
 use differential_dataflow::VecCollection;
-use reprise_datasets::nexmark::{Auction, Bid, Event, Nexmark};
-use reprise_engine::{EngineError, Epoch, EpochConfig, Job, JobContext, NoBaseline, Params};
+use reprise_datasets::nexmark::{Auction, Bid, Event};
+use reprise_engine::{Epoch, EpochConfig, Job, JobContext, NoBaseline};
 use serde::{Deserialize, Serialize};
 
 use super::winning_bids::{Winners, winning_bids};
 use crate::baseline::{AuctionBook, BookChange};
-use reprise_cli::workload::{Definition, WorkloadInfo};
 
 /// An auction and its best bid (Flink's q9 columns).
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -119,29 +118,5 @@ impl Job for Q9 {
         };
         AuctionBook::run(*epochs, any_bid, events, &mut report);
         Ok(())
-    }
-}
-
-impl Definition for Q9 {
-    type Data = Nexmark;
-
-    const INFO: WorkloadInfo = WorkloadInfo {
-        name: "nexmark-q9",
-        summary: "Nexmark q9: every auction with its best bid so far (highest price, then earliest)",
-        params: &[super::RATE],
-        dataset: "nexmark",
-        input_format: super::INPUT_FORMAT,
-        output_format: "id,item_name,description,initial_bid,reserve,date_time,expires,seller,category,extra,bidder,price,bid_date_time,bid_extra",
-        default_epoch_ms: super::DEFAULT_EPOCH_MS,
-        csv: false,
-        windowed: false,
-    };
-
-    fn from_params(_: &Params) -> Result<Self, EngineError> {
-        Ok(Q9)
-    }
-
-    fn dataset(params: &Params, seed: u64) -> Result<Nexmark, EngineError> {
-        super::dataset(params, seed)
     }
 }

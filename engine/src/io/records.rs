@@ -1,4 +1,4 @@
-//! Dataset files: CSV with a header line, or one JSON object per line.
+//! Record files and messages: CSV with a header line, or one JSON object per line.
 //!
 //! Readers report the 1-based line number of a malformed record (the header is line 1
 //! of a CSV file); writers produce byte-identical files for identical records.
@@ -8,14 +8,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-/// A file format for datasets.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Format {
-    /// CSV with a header line naming the fields.
-    Csv,
-    /// One JSON object per line.
-    JsonLines,
-}
+use super::FileFormat;
 
 /// A record that could not be read or written.
 #[derive(Debug, thiserror::Error)]
@@ -47,15 +40,16 @@ impl FormatError {
 ///
 /// # Examples
 /// ```
-/// use reprise_datasets::{FilterEvent, format::{Format, read_records}};
+/// use reprise_engine::io::{FileFormat, read_records};
+/// # #[derive(serde::Deserialize, Debug, PartialEq)] struct FilterEvent { id: u64, value: u64, ts: u64 }
 /// let data = "id,value,ts\n1,200,5\n2,oops,6\n";
-/// let mut records = read_records::<FilterEvent>(Box::new(data.as_bytes()), Format::Csv);
+/// let mut records = read_records::<FilterEvent>(Box::new(data.as_bytes()), FileFormat::Csv);
 /// assert_eq!(records.next().unwrap().unwrap(), FilterEvent { id: 1, value: 200, ts: 5 });
 /// assert_eq!(records.next().unwrap().unwrap_err().line(), 3);
 /// ```
 pub fn read_records<E: DeserializeOwned + Send + 'static>(
     reader: Box<dyn Read + Send>,
-    format: Format,
+    format: FileFormat,
 ) -> Box<dyn Iterator<Item = Result<E, FormatError>> + Send> {
     read_checked_records(reader, format, |_| Ok(()))
 }
@@ -65,16 +59,17 @@ pub fn read_records<E: DeserializeOwned + Send + 'static>(
 ///
 /// # Examples
 /// ```
-/// use reprise_datasets::{FilterEvent, format::{Format, read_checked_records}};
+/// use reprise_engine::io::{FileFormat, read_checked_records};
+/// # #[derive(serde::Deserialize, Debug, PartialEq)] struct FilterEvent { id: u64, value: u64, ts: u64 }
 /// let data = "id,value,ts\n1,200,5\n2,300,99999\n";
 /// let check = |e: &FilterEvent| if e.ts > 1000 { Err(format!("ts {} too large", e.ts)) } else { Ok(()) };
-/// let mut records = read_checked_records(Box::new(data.as_bytes()), Format::Csv, check);
+/// let mut records = read_checked_records(Box::new(data.as_bytes()), FileFormat::Csv, check);
 /// assert!(records.next().unwrap().is_ok());
 /// assert_eq!(records.next().unwrap().unwrap_err().to_string(), "line 3: ts 99999 too large");
 /// ```
 pub fn read_checked_records<E: DeserializeOwned + Send + 'static>(
     reader: Box<dyn Read + Send>,
-    format: Format,
+    format: FileFormat,
     check: impl Fn(&E) -> Result<(), String> + Send + 'static,
 ) -> Box<dyn Iterator<Item = Result<E, FormatError>> + Send> {
     let checked = move |line: u64, record: E| match check(&record) {
@@ -82,7 +77,7 @@ pub fn read_checked_records<E: DeserializeOwned + Send + 'static>(
         Err(message) => Err(FormatError::Malformed { line, message }),
     };
     match format {
-        Format::Csv => {
+        FileFormat::Csv => {
             let mut reader = csv::ReaderBuilder::new()
                 .has_headers(true)
                 .trim(csv::Trim::All)
@@ -110,7 +105,7 @@ pub fn read_checked_records<E: DeserializeOwned + Send + 'static>(
                 }
             }))
         }
-        Format::JsonLines => {
+        FileFormat::JsonLines => {
             let lines = BufReader::with_capacity(1 << 16, reader).lines();
             Box::new(lines.enumerate().filter_map(move |(n, line)| {
                 let line_number = n as u64 + 1;
@@ -163,11 +158,11 @@ fn shorten(text: &str) -> String {
 pub fn write_records<E: Serialize>(
     records: impl Iterator<Item = E>,
     writer: impl Write,
-    format: Format,
+    format: FileFormat,
 ) -> Result<u64, FormatError> {
     let mut count = 0;
     match format {
-        Format::Csv => {
+        FileFormat::Csv => {
             let mut out = csv::Writer::from_writer(writer);
             for record in records {
                 out.serialize(&record)
@@ -176,7 +171,7 @@ pub fn write_records<E: Serialize>(
             }
             out.flush()?;
         }
-        Format::JsonLines => {
+        FileFormat::JsonLines => {
             let mut out = std::io::BufWriter::with_capacity(1 << 16, writer);
             for record in records {
                 serde_json::to_writer(&mut out, &record).map_err(std::io::Error::other)?;
@@ -193,19 +188,20 @@ pub fn write_records<E: Serialize>(
 ///
 /// # Examples
 /// ```
-/// use reprise_datasets::{FilterEvent, format::{Format, decode_record, encode_record}};
+/// use reprise_engine::io::{FileFormat, decode_record, encode_record};
+/// # #[derive(serde::Serialize, serde::Deserialize, Debug, PartialEq)] struct FilterEvent { id: u64, value: u64, ts: u64 }
 /// let event = FilterEvent { id: 1, value: 200, ts: 5 };
-/// let csv = encode_record(&event, Format::Csv).unwrap();
+/// let csv = encode_record(&event, FileFormat::Csv).unwrap();
 /// assert_eq!(csv, b"1,200,5");
-/// assert_eq!(decode_record::<FilterEvent>(&csv, Format::Csv).unwrap(), event);
-/// assert!(decode_record::<FilterEvent>(b"1,x,5", Format::Csv).unwrap_err().contains("column 2"));
+/// assert_eq!(decode_record::<FilterEvent>(&csv, FileFormat::Csv).unwrap(), event);
+/// assert!(decode_record::<FilterEvent>(b"1,x,5", FileFormat::Csv).unwrap_err().contains("column 2"));
 /// ```
-pub fn encode_record<E: Serialize>(record: &E, format: Format) -> Result<Vec<u8>, FormatError> {
+pub fn encode_record<E: Serialize>(record: &E, format: FileFormat) -> Result<Vec<u8>, FormatError> {
     match format {
-        Format::JsonLines => {
+        FileFormat::JsonLines => {
             serde_json::to_vec(record).map_err(|e| std::io::Error::other(e).into())
         }
-        Format::Csv => {
+        FileFormat::Csv => {
             let mut out = csv::WriterBuilder::new()
                 .has_headers(false)
                 .from_writer(Vec::new());
@@ -223,10 +219,10 @@ pub fn encode_record<E: Serialize>(record: &E, format: Format) -> Result<Vec<u8>
 }
 
 /// Parses one record from a message made by [`encode_record`]; the error says what is wrong.
-pub fn decode_record<E: DeserializeOwned>(bytes: &[u8], format: Format) -> Result<E, String> {
+pub fn decode_record<E: DeserializeOwned>(bytes: &[u8], format: FileFormat) -> Result<E, String> {
     match format {
-        Format::JsonLines => serde_json::from_slice(bytes).map_err(|e| e.to_string()),
-        Format::Csv => csv::ReaderBuilder::new()
+        FileFormat::JsonLines => serde_json::from_slice(bytes).map_err(|e| e.to_string()),
+        FileFormat::Csv => csv::ReaderBuilder::new()
             .has_headers(false)
             .trim(csv::Trim::All)
             .from_reader(bytes)

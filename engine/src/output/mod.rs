@@ -10,43 +10,18 @@
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::mpsc::Receiver;
 
 use serde::Serialize;
 
+mod columns;
+pub use columns::record_columns;
+
+pub use crate::io::FileFormat;
 use crate::sink::SinkMessage;
 use crate::{EngineError, Epoch, Record};
-
-/// File format of an output or dataset file, chosen by its extension.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum FileFormat {
-    /// Comma-separated values with a header line (`.csv`).
-    Csv,
-    /// One JSON object per line (`.json`, `.jsonl`, `.ndjson`).
-    JsonLines,
-}
-
-impl FileFormat {
-    /// The format of `path`, by extension.
-    pub fn of_path(path: &Path) -> Result<Self, EngineError> {
-        match path
-            .extension()
-            .and_then(|e| e.to_str())
-            .map(str::to_ascii_lowercase)
-            .as_deref()
-        {
-            Some("csv") => Ok(FileFormat::Csv),
-            Some("json" | "jsonl" | "ndjson") => Ok(FileFormat::JsonLines),
-            _ => Err(EngineError::config(format!(
-                "cannot tell the format of `{}`: use a .csv, .json, .jsonl or .ndjson file name",
-                path.display()
-            ))),
-        }
-    }
-}
 
 /// Which rows the output file holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Default)]
@@ -68,9 +43,6 @@ pub struct OutputSpec {
     pub target: OutputTarget,
     /// Which rows.
     pub emit: Emit,
-    /// The record's fields, comma-separated: the CSV header of an output with no rows
-    /// (otherwise the header is read off the first row's record).
-    pub columns: Option<String>,
 }
 
 impl OutputSpec {
@@ -82,7 +54,6 @@ impl OutputSpec {
                 format,
             },
             emit,
-            columns: None,
         }
     }
 }
@@ -166,7 +137,7 @@ pub(crate) fn write_output<R: Record>(
     closing: ClosingEpoch<R>,
     messages: Receiver<SinkMessage<R>>,
 ) -> Result<OutputStats, EngineError> {
-    let mut writer = OutputFile::create(spec)?;
+    let mut writer = OutputFile::create::<R>(spec)?;
     let mut frontiers: Vec<Epoch> = vec![0; workers];
     let mut buffered: BTreeMap<Epoch, Vec<(R, i64)>> = BTreeMap::new();
     for message in messages {
@@ -202,7 +173,6 @@ enum Out {
 pub struct OutputFile {
     spec: OutputSpec,
     out: Out,
-    header_written: bool,
     stats: OutputStats,
 }
 
@@ -213,19 +183,32 @@ impl std::fmt::Debug for OutputFile {
 }
 
 impl OutputFile {
-    /// Creates (or truncates) the file.
-    pub fn create(spec: OutputSpec) -> Result<Self, EngineError> {
+    /// Creates (or truncates) the file for records of type `R`; a CSV file starts with its
+    /// header (`epoch,kind,` the record's columns `,diff`), even if no row follows.
+    pub fn create<R: Record>(spec: OutputSpec) -> Result<Self, EngineError> {
         let out = match &spec.target {
             OutputTarget::File { path, format } => {
                 let file = File::create(path).map_err(|e| {
                     EngineError::io(format!("creating output file {}", path.display()), e)
                 })?;
                 match format {
-                    FileFormat::Csv => Out::Csv(Box::new(
-                        csv::WriterBuilder::new()
+                    FileFormat::Csv => {
+                        let mut out = csv::WriterBuilder::new()
                             .has_headers(false)
-                            .from_writer(file),
-                    )),
+                            .from_writer(file);
+                        let columns = record_columns::<R>();
+                        let header = ["epoch", "kind"]
+                            .into_iter()
+                            .chain(columns.iter().map(String::as_str))
+                            .chain(["diff"]);
+                        out.write_record(header).map_err(|e| {
+                            EngineError::io(
+                                format!("writing output to {}", path.display()),
+                                std::io::Error::other(e),
+                            )
+                        })?;
+                        Out::Csv(Box::new(out))
+                    }
                     FileFormat::JsonLines => Out::Json(BufWriter::new(file)),
                 }
             }
@@ -234,7 +217,6 @@ impl OutputFile {
         Ok(OutputFile {
             spec,
             out,
-            header_written: false,
             stats: OutputStats::default(),
         })
     }
@@ -288,25 +270,9 @@ impl OutputFile {
                 let key = format!("{:016x}", crate::digest::record_hash(row.record));
                 return sink.send(key.as_bytes(), buffer);
             }
-            Out::Csv(out) => {
-                if !self.header_written {
-                    self.header_written = true;
-                    // A struct names its fields; a tuple does not, so the declared columns
-                    // (or positions) name them.
-                    let header = csv_header(row.record)
-                        .or_else(|| self.spec.columns.clone())
-                        .unwrap_or_else(|| positional_header(row.record));
-                    let fields = ["epoch", "kind"]
-                        .into_iter()
-                        .chain(header.split(','))
-                        .chain(["diff"]);
-                    if let Err(e) = out.write_record(fields) {
-                        return Err(self.io_error(std::io::Error::other(e)));
-                    }
-                }
-                out.serialize((row.epoch, row.kind, row.record, row.diff))
-                    .map_err(std::io::Error::other)
-            }
+            Out::Csv(out) => out
+                .serialize((row.epoch, row.kind, row.record, row.diff))
+                .map_err(std::io::Error::other),
         };
         result.map_err(|e| self.io_error(e))
     }
@@ -319,20 +285,7 @@ impl OutputFile {
     pub fn finish(self) -> Result<OutputStats, EngineError> {
         let context = format!("writing output to {}", self.spec.target.name());
         let flushed = match self.out {
-            Out::Csv(mut out) => {
-                // A CSV file always starts with its header, even with no rows.
-                let header = match (&self.spec.columns, self.header_written) {
-                    (Some(columns), false) => {
-                        let fields = ["epoch", "kind"]
-                            .into_iter()
-                            .chain(columns.split(','))
-                            .chain(["diff"]);
-                        out.write_record(fields).map_err(std::io::Error::other)
-                    }
-                    _ => Ok(()),
-                };
-                header.and_then(|()| out.flush())
-            }
+            Out::Csv(mut out) => out.flush(),
             Out::Json(mut out) => out.flush(),
             Out::Messages(sink, _) => return sink.finish().map(|()| self.stats),
         };
@@ -341,85 +294,52 @@ impl OutputFile {
     }
 }
 
-/// The CSV header of a record type, read off serde's field names; `None` for a record
-/// without field names (a tuple, a number).
-///
-/// # Examples
-/// ```
-/// use reprise_engine::output::csv_header;
-/// #[derive(serde::Serialize)]
-/// struct Count { window_start: u64, word: String, count: i64 }
-/// let row = Count { window_start: 0, word: "a".into(), count: 2 };
-/// assert_eq!(csv_header(&row).as_deref(), Some("window_start,word,count"));
-/// assert_eq!(csv_header(&(0u64, "a", 2i64)), None);
-/// ```
-pub fn csv_header<R: Serialize>(record: &R) -> Option<String> {
-    let mut writer = csv::Writer::from_writer(Vec::new());
-    writer.serialize(record).ok()?;
-    let bytes = writer.into_inner().ok()?;
-    let text = String::from_utf8_lossy(&bytes);
-    // With field names, the writer puts a header line before the values.
-    let mut lines = text.lines();
-    match (lines.next(), lines.next()) {
-        (Some(header), Some(_)) => Some(header.to_string()),
-        _ => None,
-    }
-}
-
-/// `c1,c2,...`: names for the columns of a record without field names.
-fn positional_header<R: Serialize>(record: &R) -> String {
-    let mut writer = csv::WriterBuilder::new()
-        .has_headers(false)
-        .from_writer(Vec::new());
-    let columns = writer
-        .serialize(record)
-        .ok()
-        .and_then(|()| writer.into_inner().ok())
-        .and_then(|bytes| {
-            csv::ReaderBuilder::new()
-                .has_headers(false)
-                .from_reader(bytes.as_slice())
-                .records()
-                .next()
-                .and_then(Result::ok)
-                .map(|r| r.len())
-        })
-        .unwrap_or(1);
-    (1..=columns)
-        .map(|i| format!("c{i}"))
-        .collect::<Vec<_>>()
-        .join(",")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// The header line of a CSV output of tuple records, with and without declared columns.
-    fn header_of_tuples(columns: Option<&str>) -> String {
+    /// The header line of a CSV output of `R` records.
+    fn header<R: Record>(rows: Vec<(R, i64)>) -> String {
         let path = std::env::temp_dir().join(format!(
-            "reprise-tuple-header-{}-{}.csv",
+            "reprise-header-{}-{}.csv",
             std::process::id(),
-            columns.is_some()
+            std::any::type_name::<R>().len()
         ));
-        let mut spec = OutputSpec::file(&path, FileFormat::Csv, Emit::Updates);
-        spec.columns = columns.map(str::to_string);
-        let mut file = OutputFile::create(spec).unwrap();
-        file.write_epoch(3, vec![((10u64, 7u64, 2i64), 1)], &|_| None)
-            .unwrap();
+        let mut file =
+            OutputFile::create::<R>(OutputSpec::file(&path, FileFormat::Csv, Emit::Updates))
+                .unwrap();
+        file.write_epoch(3, rows, &|_| None).unwrap();
         file.finish().unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
         std::fs::remove_file(&path).unwrap();
         text.lines().next().unwrap().to_string()
     }
 
+    #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize)]
+    struct Count {
+        window_start: u64,
+        count: i64,
+    }
+
     #[test]
-    fn tuple_records_get_declared_or_positional_column_names_not_their_values() {
-        // Regression: the first row's values became the header.
+    fn the_header_names_the_record_type_columns_not_the_first_row_values() {
+        // Regression: the first row's values became the header of tuple records.
         assert_eq!(
-            header_of_tuples(Some("window_start,key,count")),
-            "epoch,kind,window_start,key,count,diff"
+            header(vec![((10u64, 7u64, 2i64), 1)]),
+            "epoch,kind,c1,c2,c3,diff"
         );
-        assert_eq!(header_of_tuples(None), "epoch,kind,c1,c2,c3,diff");
+        let count = Count {
+            window_start: 0,
+            count: 2,
+        };
+        assert_eq!(
+            header(vec![(count, 1)]),
+            "epoch,kind,window_start,count,diff"
+        );
+        // A file without rows still starts with its header.
+        assert_eq!(
+            header::<Count>(vec![]),
+            "epoch,kind,window_start,count,diff"
+        );
     }
 }

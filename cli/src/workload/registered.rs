@@ -1,0 +1,149 @@
+//! The interface the registry holds ([`Workload`]), and the adapter that gives any
+//! [`Definition`] that interface ([`Registered`]).
+
+use std::io::Write;
+use std::sync::Arc;
+
+use reprise_datasets::Generator;
+use reprise_engine::io::{FileFormat, encode_record, write_records};
+use reprise_engine::output::{OutputSpec, record_columns};
+use reprise_engine::{EngineError, EpochConfig, Params, Progress, RunConfig, RunResult, run};
+
+use super::baseline::{BaselineResult, run_baseline};
+use super::input::check_format;
+use super::{Definition, Input, WorkloadInfo};
+
+/// A runnable workload, behind a trait object so the registry can list them all.
+pub trait Workload: Send + Sync {
+    /// Name, summary, parameters and formats.
+    fn info(&self) -> &'static WorkloadInfo;
+
+    /// The output's columns, read off the output type.
+    fn output_columns(&self) -> Vec<String>;
+
+    /// Runs the dataflow.
+    fn run(
+        &self,
+        params: &Params,
+        input: &Input,
+        config: &RunConfig,
+        on_progress: &mut dyn FnMut(&Progress),
+    ) -> Result<RunResult, EngineError>;
+
+    /// Runs the hand-written single-threaded baseline on the same input; with `output`,
+    /// writes its output file as the engine would (same rows, same order).
+    fn baseline(
+        &self,
+        params: &Params,
+        input: &Input,
+        epochs: &EpochConfig,
+        output: Option<&OutputSpec>,
+    ) -> Result<BaselineResult, EngineError>;
+
+    /// Writes the generated dataset; returns the number of records written.
+    fn generate(
+        &self,
+        params: &Params,
+        events: u64,
+        seed: u64,
+        out: &mut dyn Write,
+        format: FileFormat,
+    ) -> Result<u64, EngineError>;
+
+    /// Generates the dataset as messages: `send(index, payload)` once per record, in
+    /// `format` (a JSON object, or a CSV line without header).
+    fn generate_messages(
+        &self,
+        params: &Params,
+        events: u64,
+        seed: u64,
+        format: FileFormat,
+        send: &mut SendMessage<'_>,
+    ) -> Result<(), EngineError>;
+}
+
+/// Sends message `index` with a payload (to a topic).
+pub type SendMessage<'a> = dyn FnMut(u64, &[u8]) -> Result<(), EngineError> + 'a;
+
+/// Registers a [`Definition`] as a [`Workload`].
+#[derive(Debug)]
+pub struct Registered<D>(std::marker::PhantomData<fn() -> D>);
+
+impl<D> Registered<D> {
+    /// The registry entry.
+    pub const fn new() -> Self {
+        Self(std::marker::PhantomData)
+    }
+}
+
+impl<D> Default for Registered<D> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<D: Definition> Workload for Registered<D> {
+    fn info(&self) -> &'static WorkloadInfo {
+        &D::INFO
+    }
+
+    fn output_columns(&self) -> Vec<String> {
+        record_columns::<D::Output>()
+    }
+
+    fn run(
+        &self,
+        params: &Params,
+        input: &Input,
+        config: &RunConfig,
+        on_progress: &mut dyn FnMut(&Progress),
+    ) -> Result<RunResult, EngineError> {
+        let job = Arc::new(D::from_params(params)?);
+        let source = input.source::<D>(params, config.epochs.clock)?;
+        run(job, source, config, on_progress)
+    }
+
+    fn baseline(
+        &self,
+        params: &Params,
+        input: &Input,
+        epochs: &EpochConfig,
+        output: Option<&OutputSpec>,
+    ) -> Result<BaselineResult, EngineError> {
+        run_baseline::<D>(params, input, epochs, output)
+    }
+
+    fn generate(
+        &self,
+        params: &Params,
+        events: u64,
+        seed: u64,
+        out: &mut dyn Write,
+        format: FileFormat,
+    ) -> Result<u64, EngineError> {
+        check_format(&D::INFO, format)?;
+        let data = D::dataset(params, seed)?;
+        write_records((0..events).map(|i| data.generate(i)), out, format).map_err(|e| {
+            EngineError::io("writing the dataset", std::io::Error::other(e.to_string()))
+        })
+    }
+
+    fn generate_messages(
+        &self,
+        params: &Params,
+        events: u64,
+        seed: u64,
+        format: FileFormat,
+        send: &mut SendMessage<'_>,
+    ) -> Result<(), EngineError> {
+        check_format(&D::INFO, format)?;
+        let data = D::dataset(params, seed)?;
+        for index in 0..events {
+            let payload = encode_record(&data.generate(index), format).map_err(|e| {
+                EngineError::io("encoding a record", std::io::Error::other(e.to_string()))
+            })?;
+            send(index, &payload)?;
+        }
+        Ok(())
+    }
+}
