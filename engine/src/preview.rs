@@ -165,7 +165,10 @@ fn record_fields<R: Serialize>(record: &R) -> Vec<String> {
 mod tests {
     use super::*;
 
-    fn rows_of(worker_rows: &[&[(Epoch, u64, i64, Option<Epoch>)]]) -> Option<Preview> {
+    /// An update offered to a preview: epoch, key, diff, closing epoch.
+    type Offer = (Epoch, u64, i64, Option<Epoch>);
+
+    fn rows_of(worker_rows: &[&[Offer]]) -> Option<Preview> {
         let shares: Vec<PreviewShare> = worker_rows
             .iter()
             .map(|rows| {

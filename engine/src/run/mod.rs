@@ -184,7 +184,11 @@ pub fn run<J: Job>(
         None => (None, None),
     };
     let compress = config.record.as_ref().is_some_and(|r| r.compress);
-    let (total_events, feed, reader) = start_feed::<J>(
+    let Feeding {
+        total_events,
+        feed,
+        reader,
+    } = start_feed::<J>(
         source,
         epochs,
         started,
@@ -332,13 +336,13 @@ fn start_feed<J: Job>(
     share: (usize, usize),
     workers: usize,
     shared: &Arc<Shared>,
-) -> Result<(Option<u64>, Arc<Feed<J::Event>>, Option<Reader>), EngineError> {
+) -> Result<Feeding<J::Event>, EngineError> {
     Ok(match source {
-        Source::Generated { events, generate } => (
-            Some(events),
-            Arc::new(Feed::Generated { events, generate }),
-            None,
-        ),
+        Source::Generated { events, generate } => Feeding {
+            total_events: Some(events),
+            feed: Arc::new(Feed::Generated { events, generate }),
+            reader: None,
+        },
         source => {
             let (senders, receivers): (Vec<_>, Vec<_>) = (0..workers)
                 .map(|_| mpsc::sync_channel::<Dealt<J::Event>>(64))
@@ -356,13 +360,21 @@ fn start_feed<J: Job>(
                 )
             })?;
             let receivers = receivers.into_iter().map(Some).collect();
-            (
-                None,
-                Arc::new(Feed::Dealt(Mutex::new(receivers))),
-                Some(reader),
-            )
+            Feeding {
+                total_events: None,
+                feed: Arc::new(Feed::Dealt(Mutex::new(receivers))),
+                reader: Some(reader),
+            }
         }
     })
+}
+
+/// How the workers get the source's events, and the thread that reads them, if any.
+struct Feeding<E> {
+    /// The number of events, if known in advance.
+    total_events: Option<u64>,
+    feed: Arc<Feed<E>>,
+    reader: Option<Reader>,
 }
 
 /// The reader thread: it returns the number of events it dealt.
