@@ -59,11 +59,20 @@ impl<R: Record> PreviewRows<R> {
     /// Offers one consolidated update at `epoch`: a retraction at its window's close is a
     /// final row, an insertion an update row. Final rows take precedence over updates, and
     /// a later epoch over an earlier one.
-    pub(crate) fn offer(&mut self, epoch: Epoch, record: &R, diff: i64, closing: Option<Epoch>) {
-        let kind = match (diff, closing) {
-            (d, Some(close)) if d < 0 && close == epoch => PreviewKind::Final,
-            (d, _) if d > 0 => PreviewKind::Update,
-            _ => return,
+    /// (`closing` is asked only for a retraction.)
+    pub(crate) fn offer(
+        &mut self,
+        epoch: Epoch,
+        record: &R,
+        diff: i64,
+        closing: impl FnOnce() -> Option<Epoch>,
+    ) {
+        let kind = if diff > 0 {
+            PreviewKind::Update
+        } else if closing() == Some(epoch) {
+            PreviewKind::Final
+        } else {
+            return;
         };
         match (kind, epoch).cmp(&(self.kind, self.epoch)) {
             std::cmp::Ordering::Less => return,
@@ -174,7 +183,7 @@ mod tests {
             .map(|rows| {
                 let mut preview = PreviewRows::<(u64, u64)>::new();
                 for &(epoch, key, diff, closing) in rows.iter() {
-                    preview.offer(epoch, &(key, 7), diff, closing);
+                    preview.offer(epoch, &(key, 7), diff, || closing);
                 }
                 preview.share()
             })

@@ -115,7 +115,7 @@ pub(crate) fn attach<'s, R: Record>(
                         let mut preview = preview.borrow_mut();
                         for ((hash, record), diff) in &updates {
                             digest.add(*hash, *diff);
-                            preview.offer(epoch, record, *diff, closing(record));
+                            preview.offer(epoch, record, *diff, || closing(record));
                         }
                         share.borrow_mut().add(epoch, digest);
                         if let Some(log) = &log {
