@@ -47,6 +47,9 @@ pub enum Command {
     Replay(ReplayArgs),
     /// Show an input log's header and per-epoch events, sizes and digests.
     Inspect(InspectArgs),
+    /// Reduce a failing log to a 1-minimal one: removing any one of its remaining events
+    /// makes the failure go away.
+    Shrink(ShrinkArgs),
     /// Start a cluster of processes on this machine (loopback), run a job on it, and report.
     Cluster(ClusterCommand),
     /// Compare throughput across configurations: every combination in a fresh process,
@@ -110,9 +113,12 @@ pub enum OnOff {
 pub struct ReplayArgs {
     /// The input log (written by `reprise run --record`), or a folder: every `*.rlog` in it.
     pub log: PathBuf,
-    /// Compare every epoch's output digest with the recording (the default; exit code 1 on a difference).
-    #[arg(long, conflicts_with = "bless")]
-    pub check: bool,
+    /// What to check the replay against: `recording` (the default: the recorded digests),
+    /// `baseline` (the hand-written baseline on the same input) or `workers=1,2,4` (this
+    /// replay on each worker count). Exit code 1 on a difference, with the rows that differ
+    /// at the first differing epoch.
+    #[arg(long, conflicts_with = "bless", value_name = "WHAT", num_args = 0..=1, default_missing_value = "recording")]
+    pub check: Option<Check>,
     /// Rewrite the recorded digests (only those) with this build's, after a deliberate change of
     /// semantics; prints which epochs changed. The recorded input is never rewritten.
     #[arg(long)]
@@ -137,6 +143,35 @@ pub struct ReplayArgs {
     pub quiet: bool,
     #[command(flatten)]
     pub cluster: ClusterArgs,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  reprise shrink run.rlog -o small.rlog --until panic\n  reprise shrink run.rlog -o small.rlog --until workers=1,3\n  reprise shrink run.rlog -o small.rlog --until \"exec './check.sh {}'\""
+)]
+pub struct ShrinkArgs {
+    /// The failing input log.
+    pub log: PathBuf,
+    /// Where to write the shrunk log.
+    #[arg(short = 'o', long = "output", value_name = "SMALL.rlog")]
+    pub output: PathBuf,
+    /// The failure to keep: `panic` (the same panic message), `baseline` (engine and
+    /// baseline differ), `workers=1,N` (the output depends on the worker count),
+    /// `exec 'CMD {}'` (CMD exits non-zero on the candidate log, `{}` its path), or
+    /// `diverges` (the replay differs from the recording; the log is cut after the first
+    /// differing epoch, and no event is removed: that would change what the recorded
+    /// digests describe).
+    #[arg(long, value_name = "FAILURE")]
+    pub until: crate::shrink::Failure,
+    /// Workers of each candidate's replay [default: the recording's].
+    #[arg(long, short = 'w')]
+    pub workers: Option<usize>,
+    /// Seconds a candidate may run; one that runs longer counts as not failing.
+    #[arg(long, default_value_t = 60, value_name = "SECONDS")]
+    pub timeout: u64,
+    /// No progress lines.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
 }
 
 /// Running as one process of a timely cluster.
@@ -188,6 +223,16 @@ pub struct InspectArgs {
     /// Report format.
     #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
     pub format: ReportFormat,
+    /// Print the recorded events instead, one per line, as a dataset `run --input` reads
+    /// back (CSV with a header where the workload's events fit it, else JSON lines).
+    #[arg(long)]
+    pub events: bool,
+    /// With --events: only the events of this epoch.
+    #[arg(long, value_name = "EPOCH", requires = "events")]
+    pub epoch: Option<u64>,
+    /// With --events: csv or json (JSON lines).
+    #[arg(long, value_enum, requires = "events")]
+    pub events_format: Option<DataFormat>,
 }
 
 #[derive(Debug, Args)]
@@ -224,9 +269,11 @@ pub struct RunArgs {
     /// Which rows --output holds: every update, final window results, or both.
     #[arg(long, value_enum, default_value_t = EmitArg::Both)]
     pub emit: EmitArg,
-    /// Also run the hand-written baseline on the same input and compare every epoch's digest.
-    #[arg(long, value_enum)]
-    pub check: Option<CheckArg>,
+    /// Also check every epoch's digest: `baseline` (the hand-written baseline on the same
+    /// input) or `workers=1,2,4` (the same input on each worker count). Exit code 1 on a
+    /// difference, with the rows that differ at the first differing epoch.
+    #[arg(long, value_name = "WHAT")]
+    pub check: Option<Check>,
     /// Workload parameter, NAME=VALUE (repeatable).
     #[arg(long = "param", short = 'p', value_name = "NAME=VALUE")]
     pub params: Vec<String>,
@@ -311,8 +358,44 @@ pub enum ClockArg {
     Processing,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum CheckArg {
+/// What a run or a replay is checked against.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Check {
+    /// The digests recorded in the log (a replay's default).
+    Recording,
     /// The workload's hand-written single-threaded baseline.
     Baseline,
+    /// The same input on each of these worker counts.
+    Workers(Vec<usize>),
+}
+
+impl std::str::FromStr for Check {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        match text {
+            "recording" => Ok(Check::Recording),
+            "baseline" => Ok(Check::Baseline),
+            _ => {
+                let list = text.strip_prefix("workers=").ok_or_else(|| {
+                    format!("`{text}`: expected recording, baseline or workers=1,2,4")
+                })?;
+                let counts = list
+                    .split(',')
+                    .map(|n| match n.trim().parse::<usize>() {
+                        Ok(n) if n > 0 => Ok(n),
+                        _ => Err(format!(
+                            "`{n}` in `{text}` is not a worker count (1 or more)"
+                        )),
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                if counts.len() < 2 {
+                    return Err(format!(
+                        "`{text}`: give two or more worker counts to compare, as workers=1,3"
+                    ));
+                }
+                Ok(Check::Workers(counts))
+            }
+        }
+    }
 }

@@ -19,9 +19,10 @@ use reprise_engine::log::RecordSpec;
 use reprise_engine::{Clock, EngineError, Progress, RunConfig};
 use reprise_kafka::TopicWriter;
 
-use crate::args::{CheckArg, Cli, ClockArg, Command, GenArgs, ReportFormat, RunArgs};
+use crate::args::{Check, Cli, ClockArg, Command, GenArgs, ReportFormat, RunArgs};
+use crate::check::Side;
 use crate::report::{CheckReport, OutputReport, RecordReport, RunReport};
-use crate::{cluster, compare, replay};
+use crate::{check, cluster, compare, replay, shrink};
 
 /// Exit code when a check finds a different result.
 pub(crate) const EXIT_MISMATCH: u8 = 1;
@@ -49,6 +50,7 @@ pub fn main(registry: Registry) -> ExitCode {
         Command::Gen(args) => generate(args),
         Command::Replay(args) => replay::replay(args, interrupt_flag()),
         Command::Inspect(args) => replay::inspect(args),
+        Command::Shrink(args) => shrink::shrink(args),
         Command::Compare(args) => compare::compare(args),
         Command::Cluster(args) => cluster::cluster(args),
     };
@@ -216,7 +218,12 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let epoch_ms = args.epoch_ms.unwrap_or(info.default_epoch_ms);
     if args.check.is_some() && args.clock == ClockArg::Processing {
         anyhow::bail!(
-            "--check baseline needs --clock event: processing-time epochs come from the wall clock; record the run with --record and check it with `reprise replay`"
+            "--check needs --clock event: processing-time epochs come from the wall clock; record the run with --record and check it with `reprise replay`"
+        );
+    }
+    if args.check == Some(Check::Recording) {
+        anyhow::bail!(
+            "--check recording compares a replay with its recording: record with --record, then `reprise replay LOG`"
         );
     }
     let generated = Input::Generated {
@@ -252,6 +259,17 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
                 names.join(", ")
             );
         }
+    }
+    if args.check.is_some() && matches!(input, Input::File { path: None, .. } | Input::Kafka { .. })
+    {
+        anyhow::bail!(
+            "--check runs the same input again, so it needs a file or generated input, not standard input or a Kafka topic (record the run with --record, then check the log with `reprise replay LOG --check ...`)"
+        );
+    }
+    if args.check.is_some() && args.cluster.processes > 1 {
+        anyhow::bail!(
+            "--check compares runs within one process: drop --processes, or record the run and check the log with `reprise replay LOG --check ...`"
+        );
     }
     if args.until_idle.is_some() && !matches!(input, Input::Kafka { .. }) {
         anyhow::bail!(
@@ -344,27 +362,86 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         });
     }
     let mut code = ExitCode::SUCCESS;
-    if let Some(CheckArg::Baseline) = args.check {
-        let baseline = workload.baseline(&params, &input, &config.epochs, None)?;
-        let divergence = baseline.digests.first_divergence(&result.digests);
-        if divergence.is_some() {
+    if let Some(check) = &args.check {
+        report.check = Some(check_run(
+            check, workload, &params, &input, &config, &result,
+        )?);
+        if report.check.as_ref().is_some_and(|c| !c.matches) {
             code = ExitCode::from(EXIT_MISMATCH);
         }
-        report.check = Some(CheckReport {
-            against: "baseline",
-            matches: divergence.is_none(),
-            epochs_compared: baseline.digests.len().max(result.digests.len()),
-            baseline_events_per_sec: baseline.events_per_sec(),
-            baseline_digest: baseline.digests.run_digest().to_string(),
-            first_divergence: divergence,
-        });
     }
     let divergence = report.check.as_ref().and_then(|c| c.first_divergence);
     print_report(report, &args)?;
     if let Some(divergence) = divergence {
-        eprintln!("error: the engine's output differs from the baseline's at {divergence}");
+        eprintln!("error: the output differs at {divergence}");
     }
     Ok(code)
+}
+
+/// Checks a finished run: against the baseline, or on other worker counts.
+fn check_run(
+    check: &Check,
+    workload: &dyn Workload,
+    params: &reprise_engine::Params,
+    input: &Input,
+    config: &RunConfig,
+    result: &reprise_engine::RunResult,
+) -> anyhow::Result<CheckReport> {
+    // A rerun: this run's settings on `workers`, writing its rows where asked.
+    let rerun = |workers: usize, output: Option<&reprise_engine::output::OutputSpec>| {
+        let mut again = RunConfig::new(workers, config.epochs.epoch_ms);
+        again.epochs = config.epochs;
+        again.max_epochs_ahead = config.max_epochs_ahead;
+        again.output = output.cloned();
+        workload
+            .run(params, input, &again, &mut |_| {})
+            .map(|r| r.digests)
+    };
+    let scratch = std::env::temp_dir().join(format!("reprise-check-{}", std::process::id()));
+    let report = match check {
+        Check::Recording => unreachable!("refused before the run"),
+        Check::Baseline => {
+            let baseline = workload.baseline(params, input, &config.epochs, None)?;
+            let sides = [
+                Side {
+                    label: "baseline".into(),
+                    digests: Some(baseline.digests.clone()),
+                    run: Box::new(|out| {
+                        let output = out.map(|(spec, _)| spec);
+                        Ok(workload
+                            .baseline(params, input, &config.epochs, output)?
+                            .digests)
+                    }),
+                },
+                Side {
+                    label: "engine".into(),
+                    digests: Some(result.digests.clone()),
+                    run: Box::new(|out| Ok(rerun(config.workers, out.map(|(spec, _)| spec))?)),
+                },
+            ];
+            let mut report = CheckReport::of("baseline".into(), check::compare(&sides, &scratch)?);
+            report.baseline_events_per_sec = Some(baseline.events_per_sec());
+            report.baseline_digest = Some(baseline.digests.run_digest().to_string());
+            report
+        }
+        Check::Workers(counts) => {
+            let sides: Vec<Side> = counts
+                .iter()
+                .map(|&workers| Side {
+                    label: format!("run on {}", crate::check::workers_text(workers)),
+                    digests: (workers == config.workers).then(|| result.digests.clone()),
+                    run: Box::new(move |out| Ok(rerun(workers, out.map(|(spec, _)| spec))?)),
+                })
+                .collect();
+            let list: Vec<String> = counts.iter().map(|n| n.to_string()).collect();
+            CheckReport::of(
+                format!("workers={}", list.join(",")),
+                check::compare(&sides, &scratch)?,
+            )
+        }
+    };
+    let _ = std::fs::remove_dir_all(&scratch);
+    Ok(report)
 }
 
 fn print_report(report: RunReport, args: &RunArgs) -> anyhow::Result<()> {
@@ -407,7 +484,8 @@ fn annotate(error: EngineError, args: &RunArgs) -> anyhow::Error {
         && log.exists()
     {
         message += &format!(
-            "\nthe input log keeps every completed epoch; reproduce with:\n  reprise replay {}",
+            "\nthe input log keeps every completed epoch; reproduce with:\n  {} replay {}",
+            crate::workload::program_name(),
             shell_quote(&log.display().to_string())
         );
     }

@@ -19,6 +19,7 @@
 
 mod args;
 mod chart;
+mod check;
 mod cluster;
 mod commands;
 mod compare;
@@ -26,6 +27,7 @@ mod io;
 mod registry;
 mod replay;
 mod report;
+mod shrink;
 pub mod workload;
 
 pub use commands::main;

@@ -1,6 +1,7 @@
 //! `reprise replay` and `reprise inspect`: reproduce a recorded run, or look inside a log.
 
 use std::fmt::Write as _;
+use std::io::Write as _;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
@@ -15,9 +16,11 @@ use reprise_engine::log::{LogScan, RecordedClock, bless, scan};
 use reprise_engine::{Epoch, RunConfig};
 use serde::Serialize;
 
-use crate::args::{InspectArgs, ReplayArgs, ReportFormat};
+use crate::args::{Check, InspectArgs, ReplayArgs, ReportFormat};
+use crate::check::{RowDiff, Side};
 use crate::commands::{EXIT_MISMATCH, ProgressDisplay, default_workers, find_workload, print};
 use crate::report::{human_bytes, human_rate};
+use reprise_engine::output::OutputSpec;
 
 /// What `reprise replay` reports.
 #[derive(Debug, Serialize)]
@@ -30,10 +33,18 @@ struct ReplayReport {
     epochs_replayed: usize,
     epochs_compared: usize,
     updates_compared: u64,
+    /// What the replay was checked against: `recording`, `baseline`, `workers=1,3`.
+    against: String,
     /// `None` when nothing could be compared (see `unverified`).
     matches: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     first_divergence: Option<Divergence>,
+    /// The side that differs (with `--check baseline` or `workers=...`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    differing: Option<String>,
+    /// The rows of the first differing epoch (with `--check baseline` or `workers=...`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rows: Option<RowDiff>,
     /// Why the replay could not be checked, when it could not.
     #[serde(skip_serializing_if = "Option::is_none")]
     unverified: Option<String>,
@@ -59,24 +70,7 @@ fn replay_log(
 ) -> anyhow::Result<Replayed> {
     let scan = scan(log)?;
     let header = &scan.header;
-    let workload = find_workload(&header.workload).with_context(|| {
-        let this = crate::workload::program_name();
-        let hint = if header.program == this {
-            String::new()
-        } else {
-            format!(
-                ": replay it with the program that has that job, `{} replay {}`",
-                header.program,
-                log.display()
-            )
-        };
-        format!(
-            "the log {} was recorded by job `{}` of program `{}`, and this program (`{this}`) has no such job{hint}",
-            log.display(),
-            header.workload,
-            header.program
-        )
-    })?;
+    let workload = workload_of(header, log)?;
     let overrides: Vec<String> = header
         .params
         .iter()
@@ -133,9 +127,12 @@ fn replay_log(
         .keys()
         .filter(|e| args.until_epoch.is_none_or(|u| **e <= u))
         .count();
-    let report = ReplayReport {
+    let mut report = ReplayReport {
         log: log.display().to_string(),
         workload: header.workload.clone(),
+        against: "recording".into(),
+        differing: None,
+        rows: None,
         workers: workers * args.cluster.processes,
         recorded_workers: header.workers * header.processes,
         events: result.events,
@@ -154,11 +151,120 @@ fn replay_log(
         events_per_sec: result.events_per_sec(),
         digest: result.digests.run_digest().to_string(),
     };
+    if let Some(check @ (Check::Baseline | Check::Workers(_))) = &args.check {
+        if args.cluster.processes > 1 {
+            anyhow::bail!(
+                "--check baseline and --check workers=... replay within one process: drop --processes"
+            );
+        }
+        let sides = check_sides(
+            check,
+            workload,
+            &params,
+            log,
+            args.until_epoch,
+            &config,
+            &result.digests,
+        );
+        let scratch = std::env::temp_dir().join(format!("reprise-check-{}", std::process::id()));
+        let outcome = crate::check::compare(&sides, &scratch)?;
+        let _ = std::fs::remove_dir_all(&scratch);
+        report.against = match check {
+            Check::Workers(counts) => {
+                let list: Vec<String> = counts.iter().map(|n| n.to_string()).collect();
+                format!("workers={}", list.join(","))
+            }
+            _ => "baseline".into(),
+        };
+        report.epochs_compared = outcome.epochs_compared;
+        report.updates_compared = outcome.digests[0].total_updates();
+        report.matches = Some(outcome.divergence.is_none());
+        report.unverified = None;
+        (report.differing, report.first_divergence) = outcome.divergence.unzip();
+        report.rows = outcome.rows;
+    }
     Ok(Replayed {
         report,
         recorded,
         actual,
     })
+}
+
+/// The job that recorded a log, or an error naming the program that has it.
+pub(crate) fn workload_of(
+    header: &reprise_engine::log::LogHeader,
+    log: &Path,
+) -> anyhow::Result<&'static dyn crate::workload::Workload> {
+    find_workload(&header.workload).with_context(|| {
+        let this = crate::workload::program_name();
+        let hint = if header.program == this {
+            String::new()
+        } else {
+            format!(
+                ": replay it with the program that has that job, `{} replay {}`",
+                header.program,
+                log.display()
+            )
+        };
+        format!(
+            "the log {} was recorded by job `{}` of program `{}`, and this program (`{this}`) has no such job{hint}",
+            log.display(),
+            header.workload,
+            header.program
+        )
+    })
+}
+
+/// The sides of a replay checked against the baseline, or on several worker counts.
+fn check_sides<'a>(
+    check: &Check,
+    workload: &'a dyn crate::workload::Workload,
+    params: &'a reprise_engine::Params,
+    log: &'a Path,
+    until: Option<Epoch>,
+    config: &'a RunConfig,
+    replayed: &DigestLog,
+) -> Vec<Side<'a>> {
+    // The log, up to the epoch asked for, or (when rows are wanted) to the one compared.
+    let input = move |rows_until: Option<Epoch>| Input::Log {
+        path: log.to_path_buf(),
+        until: rows_until.or(until),
+    };
+    let replay = move |workers: usize, out: Option<(&OutputSpec, Epoch)>| {
+        let mut again = RunConfig::new(workers, config.epochs.epoch_ms);
+        again.epochs = config.epochs;
+        again.output = out.map(|(spec, _)| spec.clone());
+        let input = input(out.map(|(_, epoch)| epoch));
+        Ok(workload.run(params, &input, &again, &mut |_| {})?.digests)
+    };
+    match check {
+        Check::Workers(counts) => counts
+            .iter()
+            .map(|&workers| Side {
+                label: format!("replay on {}", crate::check::workers_text(workers)),
+                digests: (workers == config.workers).then(|| replayed.clone()),
+                run: Box::new(move |out| replay(workers, out)),
+            })
+            .collect(),
+        _ => vec![
+            Side {
+                label: "baseline".into(),
+                digests: None,
+                run: Box::new(move |out| {
+                    let input = input(out.map(|(_, epoch)| epoch));
+                    let output = out.map(|(spec, _)| spec);
+                    Ok(workload
+                        .baseline(params, &input, &config.epochs, output)?
+                        .digests)
+                }),
+            },
+            Side {
+                label: "engine".into(),
+                digests: Some(replayed.clone()),
+                run: Box::new(move |out| replay(config.workers, out)),
+            },
+        ],
+    }
 }
 
 /// Rewrites a log's digests with this build's; returns a line saying which epochs changed.
@@ -231,11 +337,22 @@ pub fn replay(args: ReplayArgs, interrupt: Arc<AtomicBool>) -> anyhow::Result<Ex
                 human_rate(report.events_per_sec)
             );
             match (&report.first_divergence, &report.unverified) {
+                (Some(d), _) if report.against != "recording" => {
+                    let side = report.differing.as_deref().unwrap_or("replay");
+                    let _ = writeln!(text, "check {} DIFFERS: the {side} at {d}", report.against);
+                }
                 (Some(d), _) => {
                     let _ = writeln!(text, "replay DIVERGES at {d}");
                 }
                 (None, Some(reason)) => {
                     let _ = writeln!(text, "replay NOT CHECKED: {reason}");
+                }
+                (None, None) if report.against != "recording" => {
+                    let _ = writeln!(
+                        text,
+                        "check {} matches: {} epochs, {} updates",
+                        report.against, report.epochs_compared, report.updates_compared
+                    );
                 }
                 (None, None) => {
                     let _ = writeln!(
@@ -244,6 +361,9 @@ pub fn replay(args: ReplayArgs, interrupt: Arc<AtomicBool>) -> anyhow::Result<Ex
                         report.epochs_compared, report.updates_compared
                     );
                 }
+            }
+            if let Some(rows) = &report.rows {
+                text += &rows.to_text();
             }
             print(&text)?;
         }
@@ -366,6 +486,14 @@ struct InspectReport<'a> {
 /// Prints a log's header and per-epoch contents.
 pub fn inspect(args: InspectArgs) -> anyhow::Result<ExitCode> {
     let scan = scan(&args.log)?;
+    if args.events {
+        let workload = workload_of(&scan.header, &args.log)?;
+        let format = crate::io::Address::Stdio.format(args.events_format, workload.info().csv)?;
+        let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+        workload.export_events(&args.log, args.epoch, format, &mut out)?;
+        out.flush()?;
+        return Ok(ExitCode::SUCCESS);
+    }
     if args.format == ReportFormat::Json {
         print(
             &(serde_json::to_string(&InspectReport {

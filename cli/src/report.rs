@@ -3,6 +3,8 @@
 use std::fmt::Write as _;
 
 use reprise_engine::RunResult;
+
+use crate::check::{Outcome, RowDiff};
 use reprise_engine::digest::Divergence;
 use reprise_engine::preview::{Preview, PreviewKind};
 use serde::Serialize;
@@ -52,13 +54,55 @@ pub struct OutputReport {
 
 #[derive(Debug, Serialize)]
 pub struct CheckReport {
-    pub against: &'static str,
+    /// `baseline` or `workers=1,3`.
+    pub against: String,
     pub matches: bool,
     pub epochs_compared: usize,
-    pub baseline_events_per_sec: f64,
-    pub baseline_digest: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub baseline_events_per_sec: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub baseline_digest: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub first_divergence: Option<Divergence>,
+    /// The side that differs from the first (`engine`, `3 workers`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub differing: Option<String>,
+    /// The rows of the first differing epoch.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rows: Option<RowDiff>,
+}
+
+impl CheckReport {
+    /// The report of a comparison against `against`.
+    pub(crate) fn of(against: String, outcome: Outcome) -> Self {
+        let (differing, first_divergence) = outcome.divergence.unzip();
+        Self {
+            against,
+            matches: first_divergence.is_none(),
+            epochs_compared: outcome.epochs_compared,
+            baseline_events_per_sec: None,
+            baseline_digest: None,
+            first_divergence,
+            differing,
+            rows: outcome.rows,
+        }
+    }
+
+    /// One line: what was compared and whether it matched.
+    pub(crate) fn verdict(&self) -> String {
+        match (&self.first_divergence, &self.differing) {
+            (None, _) => {
+                let mut verdict =
+                    format!("{} matches ({} epochs)", self.against, self.epochs_compared);
+                if let Some(rate) = self.baseline_events_per_sec {
+                    verdict += &format!("; baseline {}", human_rate(rate));
+                }
+                verdict
+            }
+            (Some(d), Some(side)) => format!("{} DIFFERS: the {side} at {d}", self.against),
+            (Some(d), None) => format!("{} DIFFERS at {d}", self.against),
+        }
+    }
 }
 
 impl RunReport {
@@ -210,16 +254,10 @@ impl RunReport {
         }
         line("digest", self.digest.clone());
         if let Some(check) = &self.check {
-            let verdict = match &check.first_divergence {
-                None => format!(
-                    "{} matches ({} epochs); baseline {}",
-                    check.against,
-                    check.epochs_compared,
-                    human_rate(check.baseline_events_per_sec)
-                ),
-                Some(d) => format!("{} DIFFERS at {d}", check.against),
-            };
-            line("check", verdict);
+            line("check", check.verdict());
+        }
+        if let Some(rows) = self.check.as_ref().and_then(|c| c.rows.as_ref()) {
+            s += &rows.to_text();
         }
         if let Some(preview) = &self.preview {
             s += &preview_text(preview);

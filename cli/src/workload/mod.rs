@@ -14,4 +14,4 @@ pub use definition::{Definition, NoGenerator};
 pub use info::WorkloadInfo;
 pub use input::Input;
 pub use recording::{log_header, program_name, recorded_epochs};
-pub use registered::{Registered, SendMessage, Workload};
+pub use registered::{EncodedEpochs, Registered, SendMessage, Workload};

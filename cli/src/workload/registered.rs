@@ -2,12 +2,16 @@
 //! [`Definition`] that interface ([`Registered`]).
 
 use std::io::Write;
+use std::path::Path;
 use std::sync::Arc;
 
 use reprise_datasets::Generator;
 use reprise_engine::io::{FileFormat, encode_record, write_records};
+use reprise_engine::log::{RecordSpec, RecordStats};
 use reprise_engine::output::{OutputSpec, record_columns};
-use reprise_engine::{EngineError, EpochConfig, Params, Progress, RunConfig, RunResult, run};
+use reprise_engine::{
+    EngineError, Epoch, EpochConfig, Params, Progress, RunConfig, RunResult, run,
+};
 
 use super::baseline::{BaselineResult, run_baseline};
 use super::input::check_format;
@@ -60,7 +64,31 @@ pub trait Workload: Send + Sync {
         format: FileFormat,
         send: &mut SendMessage<'_>,
     ) -> Result<(), EngineError>;
+
+    /// Writes a log's recorded events (only those of `epoch`, if given) as a dataset in
+    /// `format`, which `run --input` reads back; returns how many.
+    fn export_events(
+        &self,
+        log: &Path,
+        epoch: Option<Epoch>,
+        format: FileFormat,
+        out: &mut dyn Write,
+    ) -> Result<u64, EngineError>;
+
+    /// A log's events, each encoded on its own (see [`EncodedEpochs`]).
+    fn log_events(&self, log: &Path) -> Result<EncodedEpochs, EngineError>;
+
+    /// Writes a log of events as [`Workload::log_events`] gives them.
+    fn write_log_events(
+        &self,
+        spec: RecordSpec,
+        epochs: &[(Epoch, Vec<&[u8]>)],
+    ) -> Result<RecordStats, EngineError>;
 }
+
+/// A log's events, epoch by epoch, each encoded on its own: subsets of them can be taken
+/// and written back ([`Workload::write_log_events`]) without knowing the event type.
+pub type EncodedEpochs = Vec<(Epoch, Vec<Vec<u8>>)>;
 
 /// Sends message `index` with a payload (to a topic).
 pub type SendMessage<'a> = dyn FnMut(u64, &[u8]) -> Result<(), EngineError> + 'a;
@@ -145,5 +173,57 @@ impl<D: Definition> Workload for Registered<D> {
             send(index, &payload)?;
         }
         Ok(())
+    }
+
+    fn export_events(
+        &self,
+        log: &Path,
+        epoch: Option<Epoch>,
+        format: FileFormat,
+        out: &mut dyn Write,
+    ) -> Result<u64, EngineError> {
+        check_format(&D::INFO, format)?;
+        let mut failure = None;
+        let events = reprise_engine::log::epochs::<D::Event>(log, epoch)?
+            .map_while(|read| read.map_err(|e| failure = Some(e)).ok())
+            .filter(|(e, _)| epoch.is_none_or(|wanted| *e == wanted))
+            .flat_map(|(_, events)| events);
+        let written = write_records(events, out, format).map_err(|e| {
+            EngineError::io("writing the events", std::io::Error::other(e.to_string()))
+        })?;
+        match failure {
+            Some(error) => Err(error),
+            None => Ok(written),
+        }
+    }
+
+    fn log_events(&self, log: &Path) -> Result<EncodedEpochs, EngineError> {
+        reprise_engine::log::epochs::<D::Event>(log, None)?
+            .map(|read| {
+                let (epoch, events) = read?;
+                let encoded = events
+                    .iter()
+                    .map(|event| postcard::to_allocvec(event).expect("events are plain serde data"))
+                    .collect();
+                Ok((epoch, encoded))
+            })
+            .collect()
+    }
+
+    fn write_log_events(
+        &self,
+        spec: RecordSpec,
+        epochs: &[(Epoch, Vec<&[u8]>)],
+    ) -> Result<RecordStats, EngineError> {
+        let decoded = epochs.iter().map(|(epoch, events)| {
+            let events = events
+                .iter()
+                .map(|bytes| {
+                    postcard::from_bytes::<D::Event>(bytes).expect("encoded by log_events")
+                })
+                .collect();
+            (*epoch, events)
+        });
+        reprise_engine::log::write_events_log(spec, decoded)
     }
 }

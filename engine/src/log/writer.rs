@@ -242,3 +242,38 @@ pub(crate) fn write_log(
         bytes,
     })
 }
+
+/// What the end block of a log without recorded output says.
+pub const INPUT_ONLY: &str = "input only: written from recorded events (by `reprise shrink`), without output digests to compare";
+
+/// Writes a complete log of these epochs' events, without recorded output: the input of a
+/// run that `reprise replay` can reproduce (a shrunk log, say). Epochs must increase.
+///
+/// Each event is a block of its own. A replay deals blocks to the workers in turn, so an
+/// epoch's events spread over the workers as widely as they can: a job whose output
+/// depends on how its input is split still shows it on a log of a few events.
+pub fn write_events_log<E: Serialize>(
+    spec: RecordSpec,
+    epochs: impl IntoIterator<Item = (Epoch, Vec<E>)>,
+) -> Result<RecordStats, EngineError> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let mut recorder = Recorder::new(0, spec.compress, tx.clone());
+    let mut events = 0;
+    for (epoch, epoch_events) in epochs {
+        recorder.advance(epoch);
+        for event in &epoch_events {
+            recorder.record(event);
+            recorder.flush();
+        }
+        events += epoch_events.len() as u64;
+    }
+    recorder.finish();
+    // No output was recorded: the end block says so, and a replay reports the log as not
+    // checked against a recording (its other checks, `--check baseline` or `workers=`, run).
+    let _ = tx.send(LogMessage::End(LogEnd {
+        events,
+        failure: Some(INPUT_ONLY.to_string()),
+    }));
+    drop(tx);
+    write_log(spec, 1, rx)
+}
