@@ -37,7 +37,7 @@ pub(crate) fn registry() -> &'static Registry {
     REGISTRY.get_or_init(Registry::new)
 }
 
-/// Runs the whole command line (list, run, gen, replay, inspect, compare, cluster) for the
+/// Runs the whole command line (list, run, gen, replay, inspect, shrink, compare, cluster) for the
 /// jobs of `registry`, and returns the exit code: 0 success, 1 a check found a different
 /// result, 2 any other error.
 pub fn main(registry: Registry) -> ExitCode {

@@ -1,7 +1,7 @@
 //! # Reprise's command line, for any set of jobs
 //!
 //! A program built on Reprise is a [`Registry`] of jobs handed to [`main`]: it then has
-//! every command (`list`, `run`, `gen`, `replay`, `inspect`, `compare`, `cluster`) for
+//! every command (`list`, `run`, `gen`, `replay`, `inspect`, `shrink`, `compare`, `cluster`) for
 //! those jobs. The built-in `reprise` binary is exactly that, over the built-in workloads.
 //!
 //! A job is a [`reprise_engine::Job`] (its dataflow and baseline) and a

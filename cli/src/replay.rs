@@ -324,8 +324,14 @@ pub fn replay(args: ReplayArgs, interrupt: Arc<AtomicBool>) -> anyhow::Result<Ex
                     report.epochs_replayed
                 );
             }
-            if let Some(failure) = &report.recorded_failure {
-                let _ = writeln!(text, "the recorded run stopped with: {failure}");
+            match report.recorded_failure.as_deref() {
+                Some(reprise_engine::log::INPUT_ONLY) => {
+                    let _ = writeln!(text, "the log holds input only (no recorded output)");
+                }
+                Some(failure) => {
+                    let _ = writeln!(text, "the recorded run stopped with: {failure}");
+                }
+                None => {}
             }
             let _ = writeln!(
                 text,
