@@ -280,6 +280,10 @@ pub struct RunArgs {
     /// Record the input, as it enters the dataflow, to an input log that `reprise replay` reproduces.
     #[arg(long, value_name = "LOG")]
     pub record: Option<PathBuf>,
+    /// Also record each epoch's output rows in the log: a replay that differs then prints
+    /// the rows expected and the rows produced at the first differing epoch.
+    #[arg(long, requires = "record")]
+    pub record_output: bool,
     /// Store the input log's blocks uncompressed (default: LZ4).
     #[arg(long)]
     pub no_compress: bool,

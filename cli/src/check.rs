@@ -111,7 +111,7 @@ pub(crate) fn compare(sides: &[Side<'_>], scratch: &Path) -> anyhow::Result<Outc
 }
 
 /// Runs both sides again, up to `epoch`, writing their output, and compares its rows there.
-fn rows_at(
+pub(crate) fn rows_at(
     expected: &Side<'_>,
     produced: &Side<'_>,
     epoch: Epoch,

@@ -309,6 +309,7 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             header,
             compress: !args.no_compress,
         });
+        config.record_output = args.record_output;
     }
 
     if args.baseline_only {

@@ -151,6 +151,43 @@ fn replay_log(
         events_per_sec: result.events_per_sec(),
         digest: result.digests.run_digest().to_string(),
     };
+    // With recorded output rows, a divergence shows the rows recorded and those produced.
+    if let (Some(divergence), true) = (report.first_divergence, scan.output_row_blocks > 0)
+        && !matches!(args.check, Some(Check::Baseline | Check::Workers(_)))
+    {
+        let recorded = Side {
+            label: "recorded".into(),
+            digests: None,
+            run: Box::new(|out| {
+                let (spec, epoch) = out.expect("asked for rows");
+                workload.write_recorded_rows(log, epoch, spec)?;
+                Ok(DigestLog::default())
+            }),
+        };
+        let replayed = Side {
+            label: "replayed".into(),
+            digests: None,
+            run: Box::new(|out| {
+                let (spec, epoch) = out.expect("asked for rows");
+                let mut again = RunConfig::new(workers, epochs.epoch_ms);
+                again.epochs = epochs;
+                again.output = Some(spec.clone());
+                let input = Input::Log {
+                    path: log.to_path_buf(),
+                    until: Some(epoch),
+                };
+                Ok(workload.run(&params, &input, &again, &mut |_| {})?.digests)
+            }),
+        };
+        let scratch = std::env::temp_dir().join(format!("reprise-rows-{}", std::process::id()));
+        report.rows = Some(crate::check::rows_at(
+            &recorded,
+            &replayed,
+            divergence.epoch,
+            &scratch,
+        )?);
+        let _ = std::fs::remove_dir_all(&scratch);
+    }
     if let Some(check @ (Check::Baseline | Check::Workers(_))) = &args.check {
         if args.cluster.processes > 1 {
             anyhow::bail!(
@@ -550,6 +587,15 @@ pub fn inspect(args: InspectArgs) -> anyhow::Result<ExitCode> {
     if scan.format_version >= 2 {
         line("recording", format!("{:016x}", h.recording_id));
         line("program", h.program.clone());
+    }
+    if scan.output_row_blocks > 0 {
+        line(
+            "output rows",
+            format!(
+                "recorded ({} blocks): a differing replay prints them",
+                scan.output_row_blocks
+            ),
+        );
     }
     line(
         "events",

@@ -50,6 +50,8 @@ pub(crate) struct SinkOutputs<R> {
     pub local_worker: usize,
     /// The closing epoch of a record (its window's), to tell final rows for the preview.
     pub closing: ClosingEpoch<R>,
+    /// Also record each epoch's consolidated rows in the input log (`--record-output`).
+    pub record_rows: bool,
 }
 
 /// What a worker's sink keeps: its share of the per-epoch digests and of the preview.
@@ -77,6 +79,7 @@ pub(crate) fn attach<'s, R: Record>(
         log,
         local_worker,
         closing,
+        record_rows,
     } = outputs;
     let shares = SinkShares {
         digests: Rc::new(RefCell::new(DigestLog::default())),
@@ -119,6 +122,10 @@ pub(crate) fn attach<'s, R: Record>(
                         }
                         share.borrow_mut().add(epoch, digest);
                         if let Some(log) = &log {
+                            if record_rows && !updates.is_empty() {
+                                let block = rows_block(epoch, &updates);
+                                let _ = log.send(LogMessage::OutputRows { block });
+                            }
                             let _ = log.send(LogMessage::Output {
                                 epoch,
                                 share: digest,
@@ -195,6 +202,16 @@ pub(crate) fn attach<'s, R: Record>(
         )
         .probe();
     (probe, shares)
+}
+
+/// One worker's consolidated rows of an epoch, framed as an output-rows log block.
+fn rows_block<R: Record>(epoch: Epoch, updates: &[((u64, R), i64)]) -> Vec<u8> {
+    use crate::log::format::{OUTPUT_ROWS_KIND, encode, frame_tagged};
+    let mut payload = encode(&(epoch, updates.len() as u64));
+    for ((_, record), diff) in updates {
+        payload.extend(encode(&(record, diff)));
+    }
+    frame_tagged(OUTPUT_ROWS_KIND, &payload, true)
 }
 
 /// One epoch's consolidated output rows from one worker.

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use reprise_datasets::Generator;
 use reprise_engine::io::{FileFormat, encode_record, write_records};
 use reprise_engine::log::{RecordSpec, RecordStats};
-use reprise_engine::output::{OutputSpec, record_columns};
+use reprise_engine::output::{OutputFile, OutputSpec, record_columns};
 use reprise_engine::{
     EngineError, Epoch, EpochConfig, Params, Progress, RunConfig, RunResult, run,
 };
@@ -74,6 +74,15 @@ pub trait Workload: Send + Sync {
         format: FileFormat,
         out: &mut dyn Write,
     ) -> Result<u64, EngineError>;
+
+    /// Writes the output rows a log recorded for `epoch` (`--record-output`) to `output`,
+    /// as the engine writes its output; `false` if the log recorded no rows.
+    fn write_recorded_rows(
+        &self,
+        log: &Path,
+        epoch: Epoch,
+        output: &OutputSpec,
+    ) -> Result<bool, EngineError>;
 
     /// A log's events, each encoded on its own (see [`EncodedEpochs`]).
     fn log_events(&self, log: &Path) -> Result<EncodedEpochs, EngineError>;
@@ -195,6 +204,25 @@ impl<D: Definition> Workload for Registered<D> {
             Some(error) => Err(error),
             None => Ok(written),
         }
+    }
+
+    fn write_recorded_rows(
+        &self,
+        log: &Path,
+        epoch: Epoch,
+        output: &OutputSpec,
+    ) -> Result<bool, EngineError> {
+        let Some(blocks) = reprise_engine::log::recorded_rows(log, epoch)? else {
+            return Ok(false);
+        };
+        let mut rows: Vec<(D::Output, i64)> = Vec::new();
+        for block in &blocks {
+            block.decode(|row| rows.push(row))?;
+        }
+        let mut file = OutputFile::create::<D::Output>(output.clone())?;
+        file.write_epoch(epoch, rows, &|_| None)?;
+        file.finish()?;
+        Ok(true)
     }
 
     fn log_events(&self, log: &Path) -> Result<EncodedEpochs, EngineError> {

@@ -46,6 +46,11 @@ pub enum BlockKind {
 /// The first ancillary block kind (see [`BlockKind`]).
 pub const FIRST_ANCILLARY_KIND: u8 = 64;
 
+/// Ancillary block: one worker's consolidated output updates of one epoch
+/// (`--record-output`): `epoch`, `count` (postcard varints), then `count` pairs
+/// `(record, diff)`, each postcard-encoded. A reader that does not know it skips it.
+pub const OUTPUT_ROWS_KIND: u8 = FIRST_ANCILLARY_KIND;
+
 impl BlockKind {
     /// The kind with this tag byte.
     pub fn from_tag(tag: u8) -> Option<Self> {
@@ -227,6 +232,11 @@ pub struct LogEnd {
 /// Frames one block: `len | crc32c(body) | kind | codec | payload`. Compresses the
 /// payload with LZ4 when asked to and when that makes it smaller.
 pub fn frame(kind: BlockKind, payload: &[u8], compress: bool) -> Vec<u8> {
+    frame_tagged(kind as u8, payload, compress)
+}
+
+/// Frames one block of kind `tag` (an ancillary kind, say): as [`frame`].
+pub fn frame_tagged(tag: u8, payload: &[u8], compress: bool) -> Vec<u8> {
     let compressed = compress.then(|| lz4_flex::block::compress_prepend_size(payload));
     let (codec, stored) = match &compressed {
         Some(c) if c.len() < payload.len() => (Codec::Lz4, c.as_slice()),
@@ -236,7 +246,7 @@ pub fn frame(kind: BlockKind, payload: &[u8], compress: bool) -> Vec<u8> {
     let mut block = Vec::with_capacity(FRAME_HEADER_LEN + body_len);
     block.extend_from_slice(&(body_len as u32).to_le_bytes());
     block.extend_from_slice(&[0; 4]);
-    block.push(kind as u8);
+    block.push(tag);
     block.push(codec as u8);
     block.extend_from_slice(stored);
     let crc = crc32c::crc32c(&block[FRAME_HEADER_LEN..]);

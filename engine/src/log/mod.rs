@@ -13,7 +13,8 @@ mod writer;
 
 pub use format::{LogEnd, LogHeader, RecordedClock};
 pub use reader::{
-    EncodedEvents, EpochInput, LogScan, bless, epoch_blocks, epochs, read_header, scan,
+    EncodedEvents, EpochInput, LogScan, bless, epoch_blocks, epochs, read_header, recorded_rows,
+    scan,
 };
 pub use writer::{INPUT_ONLY, RecordSpec, RecordStats, write_events_log};
 pub(crate) use writer::{LogMessage, Recorder, write_log};

@@ -16,15 +16,17 @@ use serde::de::DeserializeOwned;
 use super::format::{
     BlockKind, Codec, EpochChecks, FILE_HEADER_LEN, FIRST_ANCILLARY_KIND, FORMAT_VERSION,
     FRAME_HEADER_LEN, InputClosed, LogEnd, LogHeader, MAGIC, MAX_BLOCK_BYTES,
-    OLDEST_READABLE_VERSION, OutputDigests, decode_exactly, events_checksum,
+    OLDEST_READABLE_VERSION, OUTPUT_ROWS_KIND, OutputDigests, decode_exactly, events_checksum,
 };
 use crate::digest::{DigestLog, EpochDigest};
 use crate::{EngineError, Epoch};
 
 /// One block, checked and decompressed.
 struct Block {
-    /// `None` for an ancillary block this build does not know (skipped).
+    /// `None` for an ancillary block (skipped by replay).
     kind: Option<BlockKind>,
+    /// The kind's tag byte.
+    tag: u8,
     offset: u64,
     payload: Vec<u8>,
     stored_len: u64,
@@ -164,6 +166,7 @@ impl BlockReader {
             return Err(self.corrupt(offset, "block checksum mismatch: the log is corrupt".into()));
         }
         let raw = self.keep_raw.then(|| [&frame[..], &body[..]].concat());
+        let body_tag = body[0];
         let kind = match BlockKind::from_tag(body[0]) {
             Some(BlockKind::End) => {
                 self.ended_at = Some(offset);
@@ -202,6 +205,7 @@ impl BlockReader {
             other => return Err(self.corrupt(offset, format!("unknown block codec {other}"))),
         };
         Ok(Ok(Block {
+            tag: body_tag,
             kind,
             offset,
             payload,
@@ -429,6 +433,8 @@ pub struct LogScan {
     pub truncated_at: Option<u64>,
     /// File size in bytes.
     pub file_bytes: u64,
+    /// Blocks of recorded output rows (`--record-output`); 0 when none were recorded.
+    pub output_row_blocks: u64,
 }
 
 impl LogScan {
@@ -454,6 +460,7 @@ fn scan_part(path: &Path) -> Result<LogScan, EngineError> {
         end: None,
         truncated_at: None,
         file_bytes: 0,
+        output_row_blocks: 0,
     };
     let mut epochs: EpochAssembler<u64> = EpochAssembler::new();
     let mut end_offset = 0;
@@ -467,6 +474,7 @@ fn scan_part(path: &Path) -> Result<LogScan, EngineError> {
             }
         };
         match block.kind {
+            None if block.tag == OUTPUT_ROWS_KIND => scan.output_row_blocks += 1,
             None => {}
             Some(BlockKind::Header) => {
                 return Err(reader.corrupt(block.offset, "a second header block".into()));
@@ -594,6 +602,32 @@ impl EncodedEvents {
         }
         Ok(())
     }
+}
+
+/// The output rows a log recorded for `epoch` (`--record-output`), a block per worker
+/// (decode each as `(record, diff)` pairs); `None` when the log recorded no rows at all.
+pub fn recorded_rows(path: &Path, epoch: Epoch) -> Result<Option<Vec<EncodedEvents>>, EngineError> {
+    let (mut reader, _) = BlockReader::open(path)?;
+    let shared_path: std::sync::Arc<str> = path.display().to_string().into();
+    let mut rows = None;
+    while let Ok(block) = reader.next()? {
+        if block.tag != OUTPUT_ROWS_KIND {
+            continue;
+        }
+        let found = rows.get_or_insert_with(Vec::new);
+        let (block_epoch, count, start) = events_header(&reader, &block)?;
+        if block_epoch == epoch {
+            found.push(EncodedEvents {
+                path: std::sync::Arc::clone(&shared_path),
+                offset: block.offset,
+                epoch,
+                count,
+                payload: block.payload,
+                start,
+            });
+        }
+    }
+    Ok(rows)
 }
 
 /// The complete epochs of a log in order, each with its events blocks: what replay feeds.
@@ -725,7 +759,8 @@ pub fn bless(path: &Path, digests: &DigestLog) -> Result<(), EngineError> {
     );
     let mut written = false;
     while let Ok(block) = reader.next()? {
-        if block.kind == Some(BlockKind::OutputDigests) {
+        // Recorded output rows are the old build's: they go with its digests.
+        if block.kind == Some(BlockKind::OutputDigests) || block.tag == OUTPUT_ROWS_KIND {
             continue;
         }
         if block.kind == Some(BlockKind::End) {
@@ -793,6 +828,7 @@ pub fn scan(path: &Path) -> Result<LogScan, EngineError> {
         whole.output_complete_before = whole
             .output_complete_before
             .min(scanned.output_complete_before);
+        whole.output_row_blocks += scanned.output_row_blocks;
         whole.digests.merge(&scanned.digests);
         for (epoch, input) in scanned.epochs {
             let entry = whole.epochs.entry(epoch).or_default();

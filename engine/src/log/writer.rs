@@ -34,6 +34,8 @@ pub(crate) enum LogMessage {
         worker: usize,
         frontier: Option<Epoch>,
     },
+    /// A framed block of one worker's output rows of an epoch (`--record-output`).
+    OutputRows { block: Vec<u8> },
     /// The run is over; sent by the driving thread after the workers stopped.
     End(LogEnd),
 }
@@ -231,6 +233,7 @@ pub(crate) fn write_log(
                     )?;
                 }
             }
+            LogMessage::OutputRows { block } => write(&mut out, &block)?,
             LogMessage::End(end) => {
                 write(&mut out, &frame(BlockKind::End, &encode(&end), false))?;
             }

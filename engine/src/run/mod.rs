@@ -37,6 +37,9 @@ pub struct RunConfig {
     pub output: Option<OutputSpec>,
     /// Where to record the input log, if anywhere.
     pub record: Option<RecordSpec>,
+    /// Also record each epoch's output rows in the log, so a replay that differs can show
+    /// the rows (`--record-output`).
+    pub record_output: bool,
     /// Set to stop the run early (Ctrl-C); completed epochs stay in the output and log.
     pub interrupt: Option<Arc<AtomicBool>>,
     /// For tests of failure handling: worker 0 panics when its input reaches this epoch
@@ -55,6 +58,7 @@ impl RunConfig {
             max_epochs_ahead: 4,
             output: None,
             record: None,
+            record_output: false,
             interrupt: None,
             inject_panic_at: None,
             cluster: None,
@@ -184,6 +188,7 @@ pub fn run<J: Job>(
         None => (None, None),
     };
     let compress = config.record.as_ref().is_some_and(|r| r.compress);
+    let record_rows = config.record.is_some() && config.record_output;
     let Feeding {
         total_events,
         feed,
@@ -209,6 +214,7 @@ pub fn run<J: Job>(
             compress,
             local_worker: index - process * workers,
             closing: Arc::clone(&closing),
+            record_rows,
         };
         let panic_at = inject_panic_at.filter(|_| index == 0);
         let body = AssertUnwindSafe(|| {

@@ -62,6 +62,7 @@ pub(super) struct Sinks<R> {
     pub(super) compress: bool,
     pub(super) local_worker: usize,
     pub(super) closing: ClosingEpoch<R>,
+    pub(super) record_rows: bool,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -85,6 +86,7 @@ pub(super) fn run_worker<J: Job>(
         log: sinks.log.clone(),
         local_worker,
         closing: sinks.closing,
+        record_rows: sinks.record_rows,
     };
     let (input, probe, shares) = worker.dataflow::<Epoch, _, _>(|scope| {
         let (input, events) = scope.new_collection::<J::Event, isize>();

@@ -285,8 +285,11 @@ impl Job for OffByOne {
         _ctx: &JobContext,
         events: VecCollection<'s, Epoch, Numbered>,
     ) -> VecCollection<'s, Epoch, WindowCount> {
+        // With PLANTED_FIXED set the bound is right: a test records a correct run with it,
+        // then replays that log with the bug, as a golden log meets a regression.
+        let off = u64::from(std::env::var_os("PLANTED_FIXED").is_none());
         events
-            .map(|e| (e.ts.saturating_sub(1) / WINDOW_MS * WINDOW_MS, e.id))
+            .map(move |e| (e.ts.saturating_sub(off) / WINDOW_MS * WINDOW_MS, e.id))
             .count()
             .map(|((window_start, key), count)| WindowCount {
                 window_start,
