@@ -13,7 +13,7 @@ use timely::dataflow::operators::vec::Map;
 use timely::dataflow::operators::{Probe, probe};
 
 use crate::digest::{DigestLog, EpochDigest, record_hash};
-use crate::log::LogMessage;
+use crate::log::{EncodeRows, LogMessage};
 use crate::output::ClosingEpoch;
 use crate::preview::PreviewRows;
 use crate::{Epoch, HeldPerEpoch, Record};
@@ -123,8 +123,16 @@ pub(crate) fn attach<'s, R: Record>(
                         share.borrow_mut().add(epoch, digest);
                         if let Some(log) = &log {
                             if record_rows && !updates.is_empty() {
-                                let block = rows_block(epoch, &updates);
-                                let _ = log.send(LogMessage::OutputRows { block });
+                                // Encoded and compressed on the log writer's thread, off
+                                // the worker's path.
+                                let rows = if gather_rows {
+                                    updates.clone()
+                                } else {
+                                    std::mem::take(&mut updates)
+                                };
+                                let _ = log.send(LogMessage::OutputRows {
+                                    encode: EncodeRows(Box::new(move || rows_block(epoch, &rows))),
+                                });
                             }
                             let _ = log.send(LogMessage::Output {
                                 epoch,

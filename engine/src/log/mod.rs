@@ -16,8 +16,8 @@ pub use reader::{
     EncodedEvents, EpochInput, LogScan, bless, epoch_blocks, epochs, read_header, recorded_rows,
     scan,
 };
+pub(crate) use writer::{EncodeRows, LogMessage, Recorder, write_log};
 pub use writer::{INPUT_ONLY, RecordSpec, RecordStats, write_events_log};
-pub(crate) use writer::{LogMessage, Recorder, write_log};
 
 /// The file of process `process`'s part of a log recorded by a cluster: the log's own path
 /// for process 0, `LOG.1`, `LOG.2`, ... for the others.

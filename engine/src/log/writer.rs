@@ -34,10 +34,20 @@ pub(crate) enum LogMessage {
         worker: usize,
         frontier: Option<Epoch>,
     },
-    /// A framed block of one worker's output rows of an epoch (`--record-output`).
-    OutputRows { block: Vec<u8> },
+    /// One worker's output rows of an epoch (`--record-output`): frames them as a block
+    /// when called, on the writer's thread.
+    OutputRows { encode: EncodeRows },
     /// The run is over; sent by the driving thread after the workers stopped.
     End(LogEnd),
+}
+
+/// Frames a worker's output rows as a log block, when called.
+pub(crate) struct EncodeRows(pub(crate) Box<dyn FnOnce() -> Vec<u8> + Send>);
+
+impl std::fmt::Debug for EncodeRows {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("EncodeRows")
+    }
 }
 
 /// How to record.
@@ -233,7 +243,7 @@ pub(crate) fn write_log(
                     )?;
                 }
             }
-            LogMessage::OutputRows { block } => write(&mut out, &block)?,
+            LogMessage::OutputRows { encode } => write(&mut out, &(encode.0)())?,
             LogMessage::End(end) => {
                 write(&mut out, &frame(BlockKind::End, &encode(&end), false))?;
             }
