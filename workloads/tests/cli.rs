@@ -972,3 +972,44 @@ fn addresses_that_cannot_be_inputs_or_outputs_say_what_to_do() {
         stderr(&out)
     );
 }
+
+#[test]
+fn checks_on_other_worker_counts_pass_for_a_deterministic_job_and_refuse_what_they_cannot_do() {
+    let out = reprise(&[
+        "run",
+        "wordcount",
+        "--events",
+        "5000",
+        "--check",
+        "workers=1,3",
+        "--format",
+        "json",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(report["check"]["against"], "workers=1,3");
+    assert_eq!(report["check"]["matches"], true);
+    assert!(report["check"].get("rows").is_none());
+    let refused = |args: &[&str], why: &str| {
+        let out = reprise(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(stderr(&out).contains(why), "{args:?}: {}", stderr(&out));
+    };
+    refused(
+        &["run", "wordcount", "--input", "-", "--check", "workers=1,2"],
+        "needs a file or generated input",
+    );
+    refused(
+        &["run", "wordcount", "--check", "recording"],
+        "compares a replay with its recording",
+    );
+    refused(
+        &["run", "wordcount", "--check", "workers=2"],
+        "two or more worker counts",
+    );
+    refused(&["run", "wordcount", "--record-output"], "--record");
+    refused(
+        &["shrink", "x.rlog", "-o", "y.rlog", "--until", "exec 'true'"],
+        "needs `{}` where the candidate log goes",
+    );
+}
