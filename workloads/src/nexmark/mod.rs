@@ -140,6 +140,21 @@ declare_queries! {
         windowed: true,
         params: Q12Params,
     }
+    q14::Q14 {
+        name: "nexmark-q14",
+        summary: "Nexmark q14: bids priced 10,000 to 500,000 euros, with their time of day and the c's in their extra",
+        windowed: false,
+    }
+    q21::Q21 {
+        name: "nexmark-q21",
+        summary: "Nexmark q21: bids with a channel id, from the channel's name or the URL's channel_id parameter",
+        windowed: false,
+    }
+    q22::Q22 {
+        name: "nexmark-q22",
+        summary: "Nexmark q22: every bid with the first three directories of its URL",
+        windowed: false,
+    }
 }
 
 pub mod winning_bids;

@@ -4,7 +4,6 @@ use differential_dataflow::VecCollection;
 use reprise_datasets::nexmark::{Bid, Event};
 use reprise_engine::{Epoch, EpochConfig, Job, JobContext, NoBaseline};
 
-
 /// The q0 job.
 #[derive(Clone, Debug)]
 pub struct Q0;

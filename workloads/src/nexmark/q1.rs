@@ -6,7 +6,6 @@ use reprise_datasets::nexmark::{Bid, Event};
 use reprise_engine::{Epoch, EpochConfig, Job, JobContext, NoBaseline};
 use serde::{Deserialize, Serialize};
 
-
 /// A bid priced in euro cents.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct EuroBid {

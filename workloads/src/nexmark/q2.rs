@@ -8,7 +8,6 @@ use reprise_engine::{
 };
 use serde::{Deserialize, Serialize};
 
-
 /// A selected bid.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct AuctionPrice {

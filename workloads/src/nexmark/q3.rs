@@ -11,7 +11,6 @@ use reprise_engine::{Epoch, EpochConfig, Job, JobContext, NoBaseline};
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
-
 /// A seller near one of the western states and an auction of theirs.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct LocalItem {
