@@ -46,6 +46,10 @@ fn params(workload: &dyn Workload) -> Params {
             "users=300".into(),
         ];
     }
+    if info.name == "nexmark-q14" {
+        // Likewise (one event a second, for its hours of the day).
+        overrides = vec!["rate=1000".into()];
+    }
     if info.params.iter().any(|p| p.name == "lateness_ms") {
         overrides.push(format!("lateness_ms={DISORDER_MS}"));
     }

@@ -130,3 +130,57 @@ impl Job for Q14 {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A bid in the price band at `ms`, with `c`s in its extra.
+    fn bid_at(ms: u64) -> Bid {
+        Bid {
+            auction: 1000,
+            bidder: 1001,
+            price: 2_000_000,
+            channel: "Google".into(),
+            url: "https://www.nexmark.com/a/item.htm".into(),
+            date_time: ms,
+            extra: "abcabcc".into(),
+        }
+    }
+
+    #[test]
+    fn every_hour_has_the_time_of_day_the_sql_gives_it_in_the_job_and_the_baseline() {
+        let mut expected = vec!["nightTime"; 7];
+        expected.push("otherTime"); // 7:00
+        expected.extend(["dayTime"; 11]); // 8:00 to 18:59
+        expected.push("otherTime"); // 19:00
+        expected.extend(["nightTime"; 4]); // 20:00 to 23:59
+        let epochs = EpochConfig::event_time(1000);
+        for (hour, kind) in expected.iter().enumerate() {
+            // The last millisecond of the hour, on the third day.
+            let ms = (2 * 24 + hour as u64 + 1) * 3_600_000 - 1;
+            let row = timed(bid_at(ms)).expect("in the band");
+            assert_eq!((row.bid_time_type.as_str(), row.c_counts), (*kind, 3), "hour {hour}");
+            let mut rows = Vec::new();
+            let mut events = std::iter::once((0, Event::Bid(bid_at(ms))));
+            Q14.baseline(&epochs, &mut events, &mut |_, row, _| rows.push(row.clone()))
+                .unwrap();
+            assert_eq!(rows, vec![row], "hour {hour}");
+        }
+    }
+
+    #[test]
+    fn the_price_band_is_exclusive_and_exact() {
+        // 0.908 * price > 1,000,000 and < 50,000,000: prices 1,101,322 and 55,066,079
+        // are the first and last cents in.
+        for (price, kept) in [
+            (1_101_321, false),
+            (1_101_322, true),
+            (55_066_079, true),
+            (55_066_080, false),
+        ] {
+            let bid = Bid { price, ..bid_at(0) };
+            assert_eq!(timed(bid).is_some(), kept, "price {price}");
+        }
+    }
+}

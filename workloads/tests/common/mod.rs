@@ -9,9 +9,10 @@ pub fn small_params(workload: &str) -> (Vec<String>, u64) {
         "user-visits" => &["rate=2", "window_ms=60000", "users=300"],
         "wordcount" => &["rate=2000", "window_ms=100", "vocabulary=300"],
         // Nexmark at 1000 events/s: persons, auctions and bids over a few seconds.
-        "nexmark-q0" | "nexmark-q1" | "nexmark-q3" | "nexmark-q4" | "nexmark-q6" | "nexmark-q9" => {
-            &["rate=1000"]
-        }
+        "nexmark-q0" | "nexmark-q1" | "nexmark-q3" | "nexmark-q4" | "nexmark-q6" | "nexmark-q9"
+        | "nexmark-q21" | "nexmark-q22" => &["rate=1000"],
+        // One event a second, so every hour of the day occurs.
+        "nexmark-q14" => &["rate=1"],
         "nexmark-q2" => &["rate=1000", "modulus=7"],
         "nexmark-q5" => &["rate=1000", "window_ms=500", "slide_ms=100"],
         "nexmark-q12" => &["rate=1000", "window_ms=200"],
@@ -20,7 +21,7 @@ pub fn small_params(workload: &str) -> (Vec<String>, u64) {
         "nexmark-q11" => &["rate=1000", "gap_ms=30"],
         other => panic!("no small parameters for workload {other}: add them to tests/common"),
     };
-    let epoch_ms = if workload == "user-visits" {
+    let epoch_ms = if workload == "user-visits" || workload == "nexmark-q14" {
         10_000
     } else {
         20
