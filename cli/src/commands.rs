@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::Parser;
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -587,13 +587,18 @@ impl ProgressDisplay {
             let bar =
                 ProgressBar::with_draw_target(progress.total_events, ProgressDrawTarget::stderr());
             let template = if progress.total_events.is_some() {
-                "{elapsed_precise} [{bar:40}] {human_pos}/{human_len} events ({per_sec}, eta {eta})"
+                "{elapsed_precise} [{bar:40}] {human_pos}/{human_len} events ({rate}, eta {eta})"
             } else {
-                "{elapsed_precise} {human_pos} events ({per_sec})"
+                "{elapsed_precise} {human_pos} events ({rate})"
+            };
+            // indicatif's own {per_sec} prints `1476454.9947/s`; this prints `1.48M events/s`.
+            let rate = |state: &ProgressState, out: &mut dyn std::fmt::Write| {
+                let _ = out.write_str(&crate::report::human_rate(state.per_sec()));
             };
             bar.set_style(
                 ProgressStyle::with_template(template)
                     .expect("valid template")
+                    .with_key("rate", rate)
                     .progress_chars("=> "),
             );
             bar
