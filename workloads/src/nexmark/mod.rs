@@ -145,6 +145,11 @@ declare_queries! {
         summary: "Nexmark q14: bids priced 10,000 to 500,000 euros, with their time of day and the c's in their extra",
         windowed: false,
     }
+    q18::Q18 {
+        name: "nexmark-q18",
+        summary: "Nexmark q18: each bidder's last bid on each auction (latest, then highest price)",
+        windowed: false,
+    }
     q21::Q21 {
         name: "nexmark-q21",
         summary: "Nexmark q21: bids with a channel id, from the channel's name or the URL's channel_id parameter",

@@ -10,7 +10,7 @@ pub fn small_params(workload: &str) -> (Vec<String>, u64) {
         "wordcount" => &["rate=2000", "window_ms=100", "vocabulary=300"],
         // Nexmark at 1000 events/s: persons, auctions and bids over a few seconds.
         "nexmark-q0" | "nexmark-q1" | "nexmark-q3" | "nexmark-q4" | "nexmark-q6" | "nexmark-q9"
-        | "nexmark-q21" | "nexmark-q22" => &["rate=1000"],
+        | "nexmark-q18" | "nexmark-q21" | "nexmark-q22" => &["rate=1000"],
         // One event a second, so every hour of the day occurs.
         "nexmark-q14" => &["rate=1"],
         "nexmark-q2" => &["rate=1000", "modulus=7"],
