@@ -373,6 +373,20 @@ pub enum Check {
     Workers(Vec<usize>),
 }
 
+impl std::fmt::Display for Check {
+    /// As written on the command line: `recording`, `baseline`, `workers=1,3`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Check::Recording => f.write_str("recording"),
+            Check::Baseline => f.write_str("baseline"),
+            Check::Workers(counts) => {
+                let list: Vec<String> = counts.iter().map(|n| n.to_string()).collect();
+                write!(f, "workers={}", list.join(","))
+            }
+        }
+    }
+}
+
 impl std::str::FromStr for Check {
     type Err = String;
 

@@ -9,7 +9,7 @@ use std::path::Path;
 use anyhow::Context;
 use reprise_engine::digest::{DigestLog, Divergence};
 use reprise_engine::output::{Emit, OutputSpec};
-use reprise_engine::{Epoch, io::FileFormat};
+use reprise_engine::{Epoch, RunConfig, io::FileFormat};
 use serde::Serialize;
 
 /// At most this many rows of each sign are shown.
@@ -146,11 +146,16 @@ pub(crate) fn rows_at(
     })
 }
 
-/// `1 worker`, `3 workers`.
-pub(crate) fn workers_text(workers: usize) -> String {
-    if workers == 1 {
-        "1 worker".to_string()
-    } else {
-        format!("{workers} workers")
-    }
+/// The settings of a check's rerun: `config`'s epochs and backpressure on `workers`,
+/// writing `output` if given, and nothing else (no log, no cluster, no interrupt).
+pub(crate) fn rerun_config(
+    config: &RunConfig,
+    workers: usize,
+    output: Option<&OutputSpec>,
+) -> RunConfig {
+    let mut again = RunConfig::new(workers, config.epochs.epoch_ms);
+    again.epochs = config.epochs;
+    again.max_epochs_ahead = config.max_epochs_ahead;
+    again.output = output.cloned();
+    again
 }

@@ -390,10 +390,7 @@ fn check_run(
 ) -> anyhow::Result<CheckReport> {
     // A rerun: this run's settings on `workers`, writing its rows where asked.
     let rerun = |workers: usize, output: Option<&reprise_engine::output::OutputSpec>| {
-        let mut again = RunConfig::new(workers, config.epochs.epoch_ms);
-        again.epochs = config.epochs;
-        again.max_epochs_ahead = config.max_epochs_ahead;
-        again.output = output.cloned();
+        let again = check::rerun_config(config, workers, output);
         workload
             .run(params, input, &again, &mut |_| {})
             .map(|r| r.digests)
@@ -429,16 +426,12 @@ fn check_run(
             let sides: Vec<Side> = counts
                 .iter()
                 .map(|&workers| Side {
-                    label: format!("run on {}", crate::check::workers_text(workers)),
+                    label: format!("run on {}", crate::report::plural(workers, "worker")),
                     digests: (workers == config.workers).then(|| result.digests.clone()),
                     run: Box::new(move |out| Ok(rerun(workers, out.map(|(spec, _)| spec))?)),
                 })
                 .collect();
-            let list: Vec<String> = counts.iter().map(|n| n.to_string()).collect();
-            CheckReport::of(
-                format!("workers={}", list.join(",")),
-                check::compare(&sides, &scratch)?,
-            )
+            CheckReport::of(check.to_string(), check::compare(&sides, &scratch)?)
         }
     };
     let _ = std::fs::remove_dir_all(&scratch);

@@ -169,9 +169,7 @@ fn replay_log(
             digests: None,
             run: Box::new(|out| {
                 let (spec, epoch) = out.expect("asked for rows");
-                let mut again = RunConfig::new(workers, epochs.epoch_ms);
-                again.epochs = epochs;
-                again.output = Some(spec.clone());
+                let again = crate::check::rerun_config(&config, workers, Some(spec));
                 let input = Input::Log {
                     path: log.to_path_buf(),
                     until: Some(epoch),
@@ -206,13 +204,7 @@ fn replay_log(
         let scratch = std::env::temp_dir().join(format!("reprise-check-{}", std::process::id()));
         let outcome = crate::check::compare(&sides, &scratch)?;
         let _ = std::fs::remove_dir_all(&scratch);
-        report.against = match check {
-            Check::Workers(counts) => {
-                let list: Vec<String> = counts.iter().map(|n| n.to_string()).collect();
-                format!("workers={}", list.join(","))
-            }
-            _ => "baseline".into(),
-        };
+        report.against = check.to_string();
         report.epochs_compared = outcome.epochs_compared;
         report.updates_compared = outcome.digests[0].total_updates();
         report.matches = Some(outcome.divergence.is_none());
@@ -268,9 +260,7 @@ fn check_sides<'a>(
         until: rows_until.or(until),
     };
     let replay = move |workers: usize, out: Option<(&OutputSpec, Epoch)>| {
-        let mut again = RunConfig::new(workers, config.epochs.epoch_ms);
-        again.epochs = config.epochs;
-        again.output = out.map(|(spec, _)| spec.clone());
+        let again = crate::check::rerun_config(config, workers, out.map(|(spec, _)| spec));
         let input = input(out.map(|(_, epoch)| epoch));
         Ok(workload.run(params, &input, &again, &mut |_| {})?.digests)
     };
@@ -278,7 +268,7 @@ fn check_sides<'a>(
         Check::Workers(counts) => counts
             .iter()
             .map(|&workers| Side {
-                label: format!("replay on {}", crate::check::workers_text(workers)),
+                label: format!("replay on {}", crate::report::plural(workers, "worker")),
                 digests: (workers == config.workers).then(|| replayed.clone()),
                 run: Box::new(move |out| replay(workers, out)),
             })

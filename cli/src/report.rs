@@ -317,6 +317,15 @@ fn preview_text(preview: &Preview) -> String {
     s
 }
 
+/// `1 event`, `3 events`.
+pub fn plural(count: usize, noun: &str) -> String {
+    if count == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{count} {noun}s")
+    }
+}
+
 /// `12.3M events/s` style.
 pub fn human_rate(per_sec: f64) -> String {
     if per_sec >= 1e6 {

@@ -14,6 +14,7 @@ use reprise_engine::log::{RecordSpec, scan};
 use crate::args::{Check, ShrinkArgs};
 use crate::commands::print;
 use crate::replay::workload_of;
+use crate::report::plural;
 use crate::workload::Workload;
 
 /// The failure a shrunk log must keep.
@@ -38,10 +39,7 @@ impl std::fmt::Display for Failure {
             Failure::Panic => f.write_str("panic"),
             Failure::Diverges => f.write_str("diverges"),
             Failure::Baseline => f.write_str("baseline"),
-            Failure::Workers(counts) => {
-                let list: Vec<String> = counts.iter().map(|n| n.to_string()).collect();
-                write!(f, "workers={}", list.join(","))
-            }
+            Failure::Workers(counts) => Check::Workers(counts.clone()).fmt(f),
             Failure::Exec(command) => write!(f, "exec '{command}'"),
         }
     }
@@ -386,15 +384,6 @@ pub fn shrink(args: ShrinkArgs) -> anyhow::Result<ExitCode> {
         args.output.display(),
     ))?;
     Ok(ExitCode::SUCCESS)
-}
-
-/// `1 event`, `3 events`.
-fn plural(count: usize, noun: &str) -> String {
-    if count == 1 {
-        format!("1 {noun}")
-    } else {
-        format!("{count} {noun}s")
-    }
 }
 
 /// The first epoch whose replay differs from the recorded digests.
