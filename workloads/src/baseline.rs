@@ -444,3 +444,144 @@ impl AuctionBook {
         }
     }
 }
+
+/// Per tumbling window and key, a state whose output row is a function of it: emits, at
+/// the end of each epoch, the row of every `(window, key)` the epoch changed (the old row
+/// retracted, the new one inserted), and retracts a window's rows at its close (its end
+/// plus lateness, rounded up to an epoch). For per-key statistics (Nexmark q15-q17).
+pub struct KeyedWindows<K, S, R> {
+    size_ms: u64,
+    lateness_ms: u64,
+    epoch_ms: u64,
+    row: Box<dyn Fn(u64, &K, &S) -> R>,
+    windows: BTreeMap<u64, FxHashMap<K, S>>,
+    /// Each `(window, key)` changed in the current epoch, with its row before it.
+    before: FxHashMap<(u64, K), Option<R>>,
+    epoch: Option<Epoch>,
+}
+
+impl<K, S, R> std::fmt::Debug for KeyedWindows<K, S, R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "KeyedWindows({} open windows)", self.windows.len())
+    }
+}
+
+impl<K: Clone + Hash + Eq, S: Default, R: PartialEq> KeyedWindows<K, S, R> {
+    /// Windows of `size_ms` closing `lateness_ms` after their end; `row(start, key, state)`
+    /// is a key's output row.
+    pub fn new(
+        size_ms: u64,
+        lateness_ms: u64,
+        epoch_ms: u64,
+        row: impl Fn(u64, &K, &S) -> R + 'static,
+    ) -> Self {
+        Self {
+            size_ms,
+            lateness_ms,
+            epoch_ms,
+            row: Box::new(row),
+            windows: BTreeMap::new(),
+            before: FxHashMap::default(),
+            epoch: None,
+        }
+    }
+
+    fn closes_at(&self, start: u64) -> Epoch {
+        first_epoch_from(
+            start
+                .saturating_add(self.size_ms)
+                .saturating_add(self.lateness_ms),
+            self.epoch_ms,
+        )
+    }
+
+    /// Changes the state of `key` in the window holding `time_ms`, at `epoch` (epochs never
+    /// decrease), unless that window has closed.
+    pub fn update(
+        &mut self,
+        epoch: Epoch,
+        time_ms: u64,
+        key: K,
+        change: impl FnOnce(&mut S),
+        emit: &mut dyn FnMut(Epoch, &R, i64),
+    ) {
+        self.advance(epoch, emit);
+        let start = time_ms - time_ms % self.size_ms;
+        if self.closes_at(start) <= epoch {
+            return;
+        }
+        let keys = self.windows.entry(start).or_default();
+        let row = &self.row;
+        self.before
+            .entry((start, key.clone()))
+            .or_insert_with(|| keys.get(&key).map(|state| row(start, &key, state)));
+        change(keys.entry(key).or_default());
+    }
+
+    /// Moves to `epoch`: emits the changes of the epoch before, and retracts every window
+    /// that closes at or before `epoch`.
+    pub fn advance(&mut self, epoch: Epoch, emit: &mut dyn FnMut(Epoch, &R, i64)) {
+        let Some(now) = self.epoch.filter(|now| epoch > *now) else {
+            self.epoch = self.epoch.or(Some(epoch));
+            return;
+        };
+        for ((start, key), old) in self.before.drain() {
+            let new = (self.row)(start, &key, &self.windows[&start][&key]);
+            if old.as_ref() != Some(&new) {
+                if let Some(old) = old {
+                    emit(now, &old, -1);
+                }
+                emit(now, &new, 1);
+            }
+        }
+        while let Some((&start, _)) = self.windows.first_key_value() {
+            let close = self.closes_at(start);
+            if close > epoch {
+                break;
+            }
+            for (key, state) in self.windows.remove(&start).unwrap_or_default() {
+                emit(close, &(self.row)(start, &key, &state), -1);
+            }
+        }
+        self.epoch = Some(epoch);
+    }
+
+    /// Ends the input: emits the last epoch's changes and retracts every open window.
+    pub fn finish(&mut self, emit: &mut dyn FnMut(Epoch, &R, i64)) {
+        self.advance(Epoch::MAX, emit);
+    }
+}
+
+/// `yyyy-MM-dd` of `time_ms` (UTC) by the Gregorian calendar's rules, counted out: whole
+/// 400-year cycles (each 146,097 days), then years, then months. Independent of the
+/// queries' closed-form calendar (`nexmark::date`).
+pub fn calendar_day(time_ms: u64) -> String {
+    let is_leap = |year: u64| (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    let mut days = time_ms / (24 * 60 * 60 * 1000);
+    let mut year = 1970 + days / 146_097 * 400;
+    days %= 146_097;
+    loop {
+        let length = if is_leap(year) { 366 } else { 365 };
+        if days < length {
+            break;
+        }
+        days -= length;
+        year += 1;
+    }
+    let february = if is_leap(year) { 29 } else { 28 };
+    let mut month = 1;
+    for length in [31, february, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31] {
+        if days < length {
+            break;
+        }
+        days -= length;
+        month += 1;
+    }
+    format!("{year:04}-{month:02}-{:02}", days + 1)
+}
+
+/// `HH:mm` of `time_ms` (UTC).
+pub fn calendar_time(time_ms: u64) -> String {
+    let minutes = time_ms / 60_000;
+    format!("{:02}:{:02}", minutes / 60 % 24, minutes % 60)
+}

@@ -160,3 +160,71 @@ fn every_nexmark_query_matches_its_baseline_on_out_of_order_input() {
     assert!(late > 0, "the shuffled input should have late events");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn per_day_queries_close_each_day_as_their_baselines_do() {
+    // Generated events with their times stretched 100,000 times: 3000 events over three
+    // and a half days, so days close (and are retracted) during the run; every 10th event
+    // arrives an hour late, past the close of the day before with lateness_ms=0, within it
+    // with 2 hours.
+    let dir = std::env::temp_dir().join(format!("reprise-days-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for name in ["nexmark-q15", "nexmark-q16", "nexmark-q17"] {
+        let workload = reprise_workloads::find(name).unwrap();
+        let generated = workload.info().parse_params(&["rate=1000".into()]).unwrap();
+        let mut data = Vec::new();
+        workload
+            .generate(&generated, 3000, 8, &mut data, FileFormat::JsonLines)
+            .unwrap();
+        let mut events: Vec<serde_json::Value> = data
+            .split(|b| *b == b'\n')
+            .filter(|line| !line.is_empty())
+            .map(|line| serde_json::from_slice(line).unwrap())
+            .collect();
+        for event in &mut events {
+            let fields = event.as_object_mut().unwrap().values_mut().next().unwrap();
+            for field in ["date_time", "expires"] {
+                if let Some(time) = fields.get_mut(field) {
+                    *time = (time.as_u64().unwrap() * 100_000).into();
+                }
+            }
+        }
+        let mut order: Vec<usize> = (0..events.len()).collect();
+        order.sort_by_key(|&i| 2 * i + if i % 10 == 0 { 73 } else { 0 });
+        let path = dir.join(format!("{name}.jsonl"));
+        let lines: Vec<String> = order
+            .iter()
+            .map(|&i| events[i].to_string() + "\n")
+            .collect();
+        std::fs::write(&path, lines.concat()).unwrap();
+        let input = Input::File {
+            path: Some(path),
+            format: FileFormat::JsonLines,
+        };
+        let epochs = EpochConfig {
+            clock: reprise_engine::Clock::Event,
+            epoch_ms: 600_000,
+        };
+        for lateness in ["0", "7200000"] {
+            let params = workload
+                .info()
+                .parse_params(&[format!("lateness_ms={lateness}")])
+                .unwrap();
+            let expected = workload.baseline(&params, &input, &epochs, None).unwrap();
+            for workers in [1, 2, 4] {
+                let config = RunConfig::new(workers, epochs.epoch_ms);
+                let result = workload.run(&params, &input, &config, &mut |_| {}).unwrap();
+                if let Some(divergence) = expected.digests.first_divergence(&result.digests) {
+                    panic!("{name}, lateness {lateness}, {workers} workers: {divergence}");
+                }
+                assert_eq!(
+                    result.late_events > 0,
+                    lateness == "0",
+                    "{name}, lateness {lateness}: late events {}",
+                    result.late_events
+                );
+            }
+        }
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

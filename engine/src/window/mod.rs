@@ -8,7 +8,9 @@
 //! value (the final-results mode of the output file).
 //!
 //! Operators:
-//! - [`WindowSum::window_sum`]: a sum per window and key for tumbling and hopping windows;
+//! - [`WindowSum::window_sum`]: a sum per window and key for tumbling and hopping windows,
+//!   and [`WindowAggregate::window_aggregate`], the same for any [`Aggregate`] (counts,
+//!   minimum, maximum and sum at once: Nexmark q17);
 //! - [`SessionSum::session_sum`]: a sum per session and key for session windows;
 //! - [`WindowMax::window_max`]: per window and key, the values of the highest rank, ties
 //!   kept (Nexmark's highest bid).
@@ -34,7 +36,7 @@ use timely::dataflow::operators::Capability;
 
 pub use max::WindowMax;
 pub use session::{SessionSum, SessionWindow};
-pub use sum::WindowSum;
+pub use sum::{Aggregate, WindowAggregate, WindowSum};
 
 use crate::{EngineError, Epoch, EpochConfig, check_duration};
 

@@ -1,6 +1,8 @@
-//! The window operator for tumbling and hopping windows: a running sum per window and key.
+//! The window operator for tumbling and hopping windows: a running aggregate (a sum, or
+//! any [`Aggregate`]) per window and key.
 
 use std::collections::BTreeMap;
+use std::collections::hash_map::Entry;
 use std::hash::Hash;
 
 use differential_dataflow::hashable::Hashable;
@@ -13,7 +15,33 @@ use timely::dataflow::operators::generic::Operator;
 use super::{Closes, WindowAssigner, pop_complete};
 use crate::{Epoch, HeldPerEpoch, JobContext};
 
-/// Windowed aggregation of a collection of `(key, event_time_ms, value)`.
+/// A value windows aggregate per key: merged associatively and commutatively (a sum; a
+/// count with a minimum and a maximum), so each worker can pre-aggregate its own share
+/// of an epoch before anything crosses a worker boundary.
+pub trait Aggregate: ExchangeData {
+    /// The aggregate of one input value seen `diff` times (a retraction is negative).
+    /// Aggregates that cannot be undone (a minimum) panic on a retraction: their input
+    /// must be insert-only, as events are.
+    fn times(self, diff: isize) -> Self;
+    /// Merges `other` into `self`.
+    fn merge(&mut self, other: Self);
+    /// Whether this is the aggregate of nothing (a sum of zero): its key leaves the window.
+    fn is_empty(&self) -> bool;
+}
+
+impl Aggregate for i64 {
+    fn times(self, diff: isize) -> Self {
+        self * diff as i64
+    }
+    fn merge(&mut self, other: Self) {
+        *self += other;
+    }
+    fn is_empty(&self) -> bool {
+        *self == 0
+    }
+}
+
+/// Windowed sums of a collection of `(key, event_time_ms, value)`.
 pub trait WindowSum<'s, K> {
     /// Per window and key, the sum of `value * diff`: a collection of
     /// `(window_start_ms, key, sum)` that changes as the window fills and is retracted at
@@ -25,8 +53,6 @@ pub trait WindowSum<'s, K> {
     ) -> VecCollection<'s, Epoch, (u64, K, i64)>;
 }
 
-type Partial<K> = ((u64, K), Epoch, i64);
-
 impl<'s, K> WindowSum<'s, K> for VecCollection<'s, Epoch, (K, u64, i64)>
 where
     K: ExchangeData + Hash + Eq,
@@ -36,6 +62,45 @@ where
         window: W,
         ctx: &JobContext,
     ) -> VecCollection<'s, Epoch, (u64, K, i64)> {
+        self.window_aggregate(window, ctx)
+    }
+}
+
+/// Windowed aggregation of a collection of `(key, event_time_ms, value)`.
+pub trait WindowAggregate<'s, K, A> {
+    /// Per window and key, the [`Aggregate`] of the values: a collection of
+    /// `(window_start_ms, key, aggregate)` that changes as the window fills (a retraction
+    /// of the old aggregate and the new one, once per epoch) and is retracted at the
+    /// window's close.
+    fn window_aggregate<W: WindowAssigner>(
+        self,
+        window: W,
+        ctx: &JobContext,
+    ) -> VecCollection<'s, Epoch, (u64, K, A)>;
+}
+
+type Partial<K, A> = ((u64, K), Epoch, A);
+
+/// Merges `value` into the aggregate of `key` in `map`.
+fn merge_into<K: Hash + Eq, A: Aggregate>(map: &mut FxHashMap<K, A>, key: K, value: A) {
+    match map.entry(key) {
+        Entry::Occupied(mut slot) => slot.get_mut().merge(value),
+        Entry::Vacant(slot) => {
+            slot.insert(value);
+        }
+    }
+}
+
+impl<'s, K, A> WindowAggregate<'s, K, A> for VecCollection<'s, Epoch, (K, u64, A)>
+where
+    K: ExchangeData + Hash + Eq,
+    A: Aggregate,
+{
+    fn window_aggregate<W: WindowAssigner>(
+        self,
+        window: W,
+        ctx: &JobContext,
+    ) -> VecCollection<'s, Epoch, (u64, K, A)> {
         let epochs = ctx.epochs;
         let late_counter = ctx.clone();
 
@@ -43,11 +108,11 @@ where
         // epoch, released when the epoch is complete.
         let partials = self
             .inner
-            .unary_frontier::<CapacityContainerBuilder<Vec<Partial<K>>>, _, _, _>(
+            .unary_frontier::<CapacityContainerBuilder<Vec<Partial<K, A>>>, _, _, _>(
                 Pipeline,
                 "WindowPreAggregate",
                 move |_, _| {
-                    let mut open: HeldPerEpoch<FxHashMap<(u64, K), i64>> = HeldPerEpoch::new();
+                    let mut open: HeldPerEpoch<FxHashMap<(u64, K), A>> = HeldPerEpoch::new();
                     move |(input, frontier), output| {
                         input.for_each(|cap, batch| {
                             for run in batch.chunk_by(|a, b| a.1 == b.1) {
@@ -63,8 +128,11 @@ where
                                         if window.closing_epoch(start, &epochs) <= time {
                                             late += 1;
                                         } else {
-                                            *sums.entry((start, key.clone())).or_insert(0) +=
-                                                value * *diff as i64;
+                                            merge_into(
+                                                sums,
+                                                (start, key.clone()),
+                                                value.clone().times(*diff),
+                                            );
                                         }
                                     });
                                 }
@@ -77,7 +145,7 @@ where
                         while let Some((time, cap, sums)) = pop_complete(&mut open, frontier) {
                             let mut session = output.session(&cap);
                             for (window_key, sum) in sums {
-                                if sum != 0 {
+                                if !sum.is_empty() {
                                     session.give((window_key, time, sum));
                                 }
                             }
@@ -88,25 +156,23 @@ where
 
         // Stage 2, on the worker that owns the key: running sums, emitted as changes when an
         // epoch completes, and retracted when the window closes.
-        let exchange = Exchange::new(|((_, key), _, _): &Partial<K>| key.hashed());
+        let exchange = Exchange::new(|((_, key), _, _): &Partial<K, A>| key.hashed());
         partials
-            .unary_frontier::<CapacityContainerBuilder<Vec<((u64, K, i64), Epoch, isize)>>, _, _, _>(
+            .unary_frontier::<CapacityContainerBuilder<Vec<((u64, K, A), Epoch, isize)>>, _, _, _>(
                 exchange,
                 "TumblingSum",
                 move |_, _| {
                     // Partial sums consolidate by hashing as they arrive, not by sorting.
-                    let mut pending: HeldPerEpoch<FxHashMap<(u64, K), i64>> = HeldPerEpoch::new();
-                    let mut sums: BTreeMap<u64, FxHashMap<K, i64>> = BTreeMap::new();
+                    let mut pending: HeldPerEpoch<FxHashMap<(u64, K), A>> = HeldPerEpoch::new();
+                    let mut sums: BTreeMap<u64, FxHashMap<K, A>> = BTreeMap::new();
                     let mut closes: Closes<u64> = Closes::new();
                     move |(input, frontier), output| {
                         input.for_each(|cap, batch| {
                             for (window_key, time, sum) in batch.drain(..) {
-                                *pending
-                                    .entry(time)
-                                    .or_insert_with(|| (cap.delayed(&time, 0), FxHashMap::default()))
-                                    .1
-                                    .entry(window_key)
-                                    .or_insert(0) += sum;
+                                let (_, changes) = pending.entry(time).or_insert_with(|| {
+                                    (cap.delayed(&time, 0), FxHashMap::default())
+                                });
+                                merge_into(changes, window_key, sum);
                             }
                         });
                         loop {
@@ -121,22 +187,26 @@ where
                             if next_data == Some(next) {
                                 let (cap, changes) = pending.pop_first().map(|(_, v)| v).unwrap();
                                 let mut session = output.session(&cap);
-                                for ((start, key), delta) in changes.into_iter().filter(|(_, d)| *d != 0) {
+                                for ((start, key), delta) in
+                                    changes.into_iter().filter(|(_, d)| !d.is_empty())
+                                {
                                     let window_sums = sums.entry(start).or_insert_with(|| {
                                         let close = window.closing_epoch(start, &epochs);
                                         closes.schedule(close, start, &cap);
                                         FxHashMap::default()
                                     });
-                                    let old = window_sums.get(&key).copied().unwrap_or(0);
-                                    let new = old + delta;
-                                    if old != 0 {
-                                        session.give(((start, key.clone(), old), next, -1));
-                                    }
-                                    if new != 0 {
-                                        session.give(((start, key.clone(), new), next, 1));
+                                    let new = match window_sums.remove(&key) {
+                                        Some(old) => {
+                                            let mut new = old.clone();
+                                            new.merge(delta);
+                                            session.give(((start, key.clone(), old), next, -1));
+                                            new
+                                        }
+                                        None => delta,
+                                    };
+                                    if !new.is_empty() {
+                                        session.give(((start, key.clone(), new.clone()), next, 1));
                                         window_sums.insert(key, new);
-                                    } else {
-                                        window_sums.remove(&key);
                                     }
                                 }
                             }

@@ -145,6 +145,24 @@ declare_queries! {
         summary: "Nexmark q14: bids priced 10,000 to 500,000 euros, with their time of day and the c's in their extra",
         windowed: false,
     }
+    q15::Q15 {
+        name: "nexmark-q15",
+        summary: "Nexmark q15: per day, bids, distinct bidders and distinct auctions, overall and in three price ranks",
+        windowed: true,
+        params: DailyParams,
+    }
+    q16::Q16 {
+        name: "nexmark-q16",
+        summary: "Nexmark q16: q15 per channel and day, with the latest minute",
+        windowed: true,
+        params: DailyParams,
+    }
+    q17::Q17 {
+        name: "nexmark-q17",
+        summary: "Nexmark q17: per auction and day, bids in three price ranks and the min, max, average and sum of the price",
+        windowed: true,
+        params: DailyParams,
+    }
     q18::Q18 {
         name: "nexmark-q18",
         summary: "Nexmark q18: each bidder's last bid on each auction (latest, then highest price)",
@@ -162,6 +180,7 @@ declare_queries! {
     }
 }
 
+pub mod date;
 pub mod winning_bids;
 
 reprise_engine::params! {

@@ -11,8 +11,8 @@ pub fn small_params(workload: &str) -> (Vec<String>, u64) {
         // Nexmark at 1000 events/s: persons, auctions and bids over a few seconds.
         "nexmark-q0" | "nexmark-q1" | "nexmark-q3" | "nexmark-q4" | "nexmark-q6" | "nexmark-q9"
         | "nexmark-q18" | "nexmark-q21" | "nexmark-q22" => &["rate=1000"],
-        // One event a second, so every hour of the day occurs.
-        "nexmark-q14" => &["rate=1"],
+        // One event a second, so every hour of the day occurs (q14) and many minutes (q16).
+        "nexmark-q14" | "nexmark-q15" | "nexmark-q16" | "nexmark-q17" => &["rate=1"],
         "nexmark-q2" => &["rate=1000", "modulus=7"],
         "nexmark-q5" => &["rate=1000", "window_ms=500", "slide_ms=100"],
         "nexmark-q12" => &["rate=1000", "window_ms=200"],
@@ -21,7 +21,15 @@ pub fn small_params(workload: &str) -> (Vec<String>, u64) {
         "nexmark-q11" => &["rate=1000", "gap_ms=30"],
         other => panic!("no small parameters for workload {other}: add them to tests/common"),
     };
-    let epoch_ms = if workload == "user-visits" || workload == "nexmark-q14" {
+    let epoch_ms = if [
+        "user-visits",
+        "nexmark-q14",
+        "nexmark-q15",
+        "nexmark-q16",
+        "nexmark-q17",
+    ]
+    .contains(&workload)
+    {
         10_000
     } else {
         20
