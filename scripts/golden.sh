@@ -65,11 +65,15 @@ record nexmark-q9-2w-20ms "$reprise" run nexmark-q9 --events 3000 --seed 32 --wo
 # q14 at 1 event per second (q14's own tests cover every hour of the day); with its
 # output rows, so a replay that differs prints them.
 record nexmark-q14-2w-10s "$reprise" run nexmark-q14 --events 2500 --seed 33 --workers 2 --epoch-ms 10000 -p rate=1 --record-output
+record nexmark-q10-2w-10s "$reprise" run nexmark-q10 --events 3000 --seed 41 --workers 2 --epoch-ms 10000 -p rate=1
+record nexmark-q13-2w-20ms "$reprise" run nexmark-q13 --events 3000 --seed 42 --workers 2 --epoch-ms 20 -p rate=1000 -p side_rows=1100
+record nexmark-q20-3w-20ms "$reprise" run nexmark-q20 --events 3000 --seed 43 --workers 3 --epoch-ms 20 -p rate=1000
 # The per-day queries, within one day (tests/baselines.rs stretches events over days).
 record nexmark-q15-2w-10s "$reprise" run nexmark-q15 --events 3000 --seed 37 --workers 2 --epoch-ms 10000 -p rate=1
 record nexmark-q16-3w-10s "$reprise" run nexmark-q16 --events 3000 --seed 38 --workers 3 --epoch-ms 10000 -p rate=1
 record nexmark-q17-2w-20ms "$reprise" run nexmark-q17 --events 3000 --seed 39 --workers 2 --epoch-ms 20 -p rate=1000
 record nexmark-q18-2w-20ms "$reprise" run nexmark-q18 --events 3000 --seed 36 --workers 2 --epoch-ms 20 -p rate=1000
+record nexmark-q19-3w-20ms "$reprise" run nexmark-q19 --events 3000 --seed 40 --workers 3 --epoch-ms 20 -p rate=1000
 record nexmark-q21-3w-20ms "$reprise" run nexmark-q21 --events 3000 --seed 34 --workers 3 --epoch-ms 20 -p rate=1000
 record nexmark-q22-2w-20ms "$reprise" run nexmark-q22 --events 3000 --seed 35 --workers 2 --epoch-ms 20 -p rate=1000
 # A run that ends in a (test-only, injected) worker panic: its complete epochs replay.

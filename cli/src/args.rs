@@ -263,12 +263,16 @@ pub struct RunArgs {
     /// With a Kafka input: end the run once no record has arrived for MS milliseconds.
     #[arg(long, value_name = "MS")]
     pub until_idle: Option<u64>,
-    /// Write the output updates (and final rows of windows) to FILE (.csv or .json/.jsonl), or as JSON messages to kafka://HOST:PORT/TOPIC[?partitions=N] (created if missing).
-    #[arg(long, value_name = "FILE|kafka://...")]
+    /// Write the output updates (and final rows of windows) to FILE (.csv or .json/.jsonl); to DIR/ as CSV files, one per partition (DIR/COL=VALUE/.../part-0.csv; the directory must be new or empty); or as JSON messages to kafka://HOST:PORT/TOPIC[?partitions=N] (created if missing).
+    #[arg(long, value_name = "FILE|DIR/|kafka://...")]
     pub output: Option<PathBuf>,
     /// Which rows --output holds: every update, final window results, or both.
     #[arg(long, value_enum, default_value_t = EmitArg::Both)]
     pub emit: EmitArg,
+    /// The output columns a directory output (--output DIR/) is partitioned by, in order
+    /// [default: the workload's own, as `reprise list` shows; none: one file].
+    #[arg(long, value_name = "COLUMN,...", value_delimiter = ',')]
+    pub partition_by: Option<Vec<String>>,
     /// Also check every epoch's digest: `baseline` (the hand-written baseline on the same
     /// input) or `workers=1,2,4` (the same input on each worker count). Exit code 1 on a
     /// difference, with the rows that differ at the first differing epoch.

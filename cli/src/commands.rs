@@ -164,6 +164,7 @@ struct ListEntry {
     #[serde(flatten)]
     info: &'static crate::workload::WorkloadInfo,
     output_columns: Vec<String>,
+    partition_by: &'static [&'static str],
 }
 
 fn list(format: ReportFormat) -> anyhow::Result<ExitCode> {
@@ -173,6 +174,7 @@ fn list(format: ReportFormat) -> anyhow::Result<ExitCode> {
         .map(|w| ListEntry {
             info: w.info(),
             output_columns: w.output_columns(),
+            partition_by: w.partition_by(),
         })
         .collect();
     let text = match format {
@@ -182,6 +184,7 @@ fn list(format: ReportFormat) -> anyhow::Result<ExitCode> {
             for ListEntry {
                 info,
                 output_columns,
+                partition_by,
             } in entries
             {
                 text += &format!("{}\n    {}\n", info.name, info.summary);
@@ -190,6 +193,12 @@ fn list(format: ReportFormat) -> anyhow::Result<ExitCode> {
                     "    output:  epoch,kind,{},diff\n",
                     output_columns.join(",")
                 );
+                if !partition_by.is_empty() {
+                    text += &format!(
+                        "    partitioned by {} (--output DIR/)\n",
+                        partition_by.join(",")
+                    );
+                }
                 text += &format!("    default --epoch-ms {}\n", info.default_epoch_ms);
                 let params = info.params.iter().map(|p| ("", p));
                 let generator = info.generator_params.iter().map(|p| ("generator: ", p));
@@ -278,7 +287,12 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     }
     let mut config = RunConfig::new(workers, epoch_ms);
     config.max_epochs_ahead = args.max_epochs_ahead;
-    config.output = output_spec(&args.output, args.emit, info)?;
+    config.output = output_spec(
+        &args.output,
+        args.emit,
+        workload,
+        args.partition_by.as_deref(),
+    )?;
     config.interrupt = Some(interrupt_flag());
     #[cfg(feature = "test-hooks")]
     config.inject_panic_at(args.inject_panic_at_epoch);

@@ -12,7 +12,7 @@ use reprise_engine::output::{Emit, MessageSink, MessageSinkFactory, OutputSpec, 
 use reprise_kafka::{Bounds, KafkaUrl, TopicWriter};
 
 use crate::args::{DataFormat, EmitArg};
-use crate::workload::{Input, WorkloadInfo};
+use crate::workload::{Input, Workload, WorkloadInfo};
 
 /// Where records are read from or written to.
 #[derive(Clone, Debug)]
@@ -91,13 +91,23 @@ pub(crate) fn input(
     })
 }
 
-/// The `--output` settings.
+/// The `--output` settings: a file, a directory (a path ending in `/`, or an existing
+/// directory) partitioned by `partition_by` (else by the workload's own partition
+/// columns), or a topic.
 pub(crate) fn output_spec(
     path: &Option<PathBuf>,
     emit: EmitArg,
-    info: &WorkloadInfo,
+    workload: &dyn Workload,
+    partition_by: Option<&[String]>,
 ) -> anyhow::Result<Option<OutputSpec>> {
-    let Some(path) = path else { return Ok(None) };
+    let info = workload.info();
+    let Some(path) = path else {
+        if partition_by.is_some() {
+            bail!("--partition-by splits a directory output: give --output DIR/");
+        }
+        return Ok(None);
+    };
+    let is_directory = path.to_string_lossy().ends_with('/') || path.is_dir();
     if emit == EmitArg::Final && !info.windowed {
         bail!(
             "--emit final writes one row per window at its close, and `{}` has no windows: use --emit updates (or both)",
@@ -119,7 +129,25 @@ pub(crate) fn output_spec(
                 Arc::new(move || Ok(Box::new(TopicWriter::connect(&url)?) as Box<dyn MessageSink>));
             OutputTarget::Messages { name, open }
         }
+        Address::File(path) if is_directory => OutputTarget::Directory {
+            path,
+            format: FileFormat::Csv,
+            partition_by: match partition_by {
+                Some(columns) => columns.to_vec(),
+                None => workload
+                    .partition_by()
+                    .iter()
+                    .map(|c| c.to_string())
+                    .collect(),
+            },
+        },
         Address::File(path) => {
+            if partition_by.is_some() {
+                bail!(
+                    "--partition-by splits a directory output: end the --output path with / (got {})",
+                    path.display()
+                );
+            }
             let format = FileFormat::of_path(&path)?;
             OutputTarget::File { path, format }
         }

@@ -87,7 +87,7 @@ fn replay_log(
     let workers = default_workers(args.workers);
     let mut config = RunConfig::new(workers, epochs.epoch_ms);
     config.epochs = epochs;
-    config.output = crate::io::output_spec(&args.output, args.emit, workload.info())?;
+    config.output = crate::io::output_spec(&args.output, args.emit, workload, None)?;
     config.interrupt = Some(interrupt);
     let fingerprint = format!(
         "replay {} workers={workers}",

@@ -64,6 +64,10 @@ pub trait Job: Send + Sync + 'static {
     /// One output record.
     type Output: Record;
 
+    /// The output columns a directory output (`--output DIR/`) is partitioned by, one
+    /// file per value (Flink's `PARTITIONED BY`); none: the directory holds one file.
+    const PARTITION_BY: &'static [&'static str] = &[];
+
     /// The event's time in milliseconds (its epoch is `time / epoch_ms`).
     fn event_time_ms(event: &Self::Event) -> u64;
 

@@ -51,6 +51,7 @@ mod error;
 pub mod io;
 mod job;
 pub mod log;
+pub mod lookup;
 pub mod metrics;
 pub mod output;
 pub mod params;
@@ -59,6 +60,7 @@ mod run;
 pub mod sink;
 mod source;
 pub mod testing;
+pub mod top;
 pub mod window;
 
 pub(crate) use epoch::HeldPerEpoch;

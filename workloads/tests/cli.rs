@@ -1013,3 +1013,120 @@ fn checks_on_other_worker_counts_pass_for_a_deterministic_job_and_refuse_what_th
         "needs `{}` where the candidate log goes",
     );
 }
+
+/// Every file under `dir`, by its path relative to `dir`, with its bytes.
+fn files_under(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    let mut files = BTreeMap::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(next) = pending.pop() {
+        for entry in std::fs::read_dir(&next).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                pending.push(path);
+            } else {
+                let name = path.strip_prefix(dir).unwrap().display().to_string();
+                files.insert(name, std::fs::read(&path).unwrap());
+            }
+        }
+    }
+    files
+}
+
+#[test]
+fn a_directory_output_is_the_single_file_split_by_partition_identically_for_any_worker_count() {
+    let dir = scratch("partitions");
+    let run = |workers: &str, output: &str, extra: &[&str]| {
+        let mut args = vec![
+            "run",
+            "nexmark-q10",
+            "--events",
+            "3000",
+            "--seed",
+            "3",
+            "-p",
+            "rate=1",
+            "--epoch-ms",
+            "10000",
+            "--workers",
+            workers,
+            "--output",
+            output,
+        ];
+        args.extend(extra);
+        let out = reprise(&args);
+        assert!(out.status.success(), "{}", stderr(&out));
+        out
+    };
+    let single = path(&dir, "single.csv");
+    run("2", &single, &[]);
+    let one = path(&dir, "one") + "/";
+    let three = path(&dir, "three") + "/";
+    run("1", &one, &[]);
+    run("3", &three, &[]);
+    let partitions = files_under(&dir.join("one"));
+    assert_eq!(
+        partitions,
+        files_under(&dir.join("three")),
+        "1 and 3 workers differ"
+    );
+
+    // Split the single file's rows by (dt, hm), in order: those are the partitions' files.
+    let text = std::fs::read_to_string(&single).unwrap();
+    let mut lines = text.lines();
+    let header = lines.next().unwrap();
+    let columns: Vec<&str> = header.split(',').collect();
+    let (dt, hm) = (
+        columns.iter().position(|c| *c == "dt").unwrap(),
+        columns.iter().position(|c| *c == "hm").unwrap(),
+    );
+    let mut expected: BTreeMap<String, String> = BTreeMap::new();
+    for line in lines {
+        let fields: Vec<&str> = line.split(',').collect();
+        let name = format!(
+            "dt={}/hm={}/part-0.csv",
+            fields[dt],
+            fields[hm].replace(':', "%3A")
+        );
+        expected
+            .entry(name)
+            .or_insert_with(|| format!("{header}\n"))
+            .push_str(&format!("{line}\n"));
+    }
+    assert!(
+        expected.len() > 40,
+        "3000 bids a second apart span 50 minutes: {}",
+        expected.len()
+    );
+    let got: BTreeMap<String, String> = partitions
+        .into_iter()
+        .map(|(name, bytes)| (name, String::from_utf8(bytes).unwrap()))
+        .collect();
+    assert_eq!(got, expected);
+
+    // Other columns on request; a column the output lacks, a non-empty directory and a
+    // partitioned file are refused, naming what to do.
+    let by_bidder = path(&dir, "by-bidder") + "/";
+    let out = run("2", &by_bidder, &["--partition-by", "dt"]);
+    assert!(out.status.success());
+    assert_eq!(files_under(&dir.join("by-bidder")).len(), 1, "one day");
+    for (output, extra, says) in [
+        (
+            path(&dir, "bad") + "/",
+            vec!["--partition-by", "minute"],
+            "the output's columns are auction, bidder, price, date_time, extra, dt, hm",
+        ),
+        (one.clone(), vec![], "is not empty"),
+        (
+            path(&dir, "file.csv"),
+            vec!["--partition-by", "dt"],
+            "end the --output path with /",
+        ),
+    ] {
+        let mut args = vec!["run", "nexmark-q10", "--events", "10", "--output", &output];
+        args.extend(extra);
+        let out = reprise(&args);
+        assert_eq!(out.status.code(), Some(2), "{output}: {}", stderr(&out));
+        assert!(stderr(&out).contains(says), "{output}: {}", stderr(&out));
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

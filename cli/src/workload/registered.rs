@@ -22,6 +22,10 @@ pub trait Workload: Send + Sync {
     /// Name, summary, parameters and formats.
     fn info(&self) -> &'static WorkloadInfo;
 
+    /// The output columns a directory output is partitioned by, unless the user names
+    /// others ([`reprise_engine::Job::PARTITION_BY`]).
+    fn partition_by(&self) -> &'static [&'static str];
+
     /// The output's columns, read off the output type.
     fn output_columns(&self) -> Vec<String>;
 
@@ -126,6 +130,10 @@ impl<D: Definition> Workload for Registered<D> {
 
     fn output_columns(&self) -> Vec<String> {
         record_columns::<D::Output>()
+    }
+
+    fn partition_by(&self) -> &'static [&'static str] {
+        D::PARTITION_BY
     }
 
     fn run(

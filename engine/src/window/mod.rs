@@ -149,7 +149,7 @@ impl WindowAssigner for HoppingWindow {
 }
 
 /// Removes the earliest held epoch once the frontier has passed it (its input is complete).
-fn pop_complete<T>(
+pub(crate) fn pop_complete<T>(
     held: &mut crate::HeldPerEpoch<T>,
     frontier: &timely::progress::frontier::MutableAntichain<Epoch>,
 ) -> Option<(Epoch, Capability<Epoch>, T)> {

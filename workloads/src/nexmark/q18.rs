@@ -9,14 +9,36 @@
 //! ```
 //!
 //! Equal times are broken explicitly, so the answer is unique: the higher price wins, then
-//! the greater bid in its fields' order. State: as the SQL, one row per (bidder, auction)
-//! for ever; the reduce's input also keeps every bid of the pair (differential's
-//! arrangement), which a per-pair pre-aggregation could bound to one (left for later).
+//! the greater bid in its fields' order. State: as the SQL, one bid per (bidder, auction)
+//! for ever ([`TopPerKey`] with `n = 1`: a bid that is not the latest can never become
+//! it, bids are never retracted), so it grows with the pairs, not with the bids.
 
 use differential_dataflow::VecCollection;
+use std::cmp::Ordering;
+
 use reprise_datasets::nexmark::{Bid, Event};
+use reprise_engine::top::TopPerKey;
 use reprise_engine::{Epoch, EpochConfig, Job, JobContext, NoBaseline};
 use rustc_hash::FxHashMap;
+use serde::{Deserialize, Serialize};
+
+/// A bid ordered as q18 ranks it: the greatest is the latest, then the highest price,
+/// then the greater in its fields' order.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+struct Latest(Bid);
+
+impl Ord for Latest {
+    fn cmp(&self, other: &Self) -> Ordering {
+        let (a, b) = (&self.0, &other.0);
+        (a.date_time, a.price, a).cmp(&(b.date_time, b.price, b))
+    }
+}
+
+impl PartialOrd for Latest {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
 
 /// The q18 job.
 #[derive(Clone, Debug)]
@@ -36,16 +58,9 @@ impl Job for Q18 {
         events: VecCollection<'s, Epoch, Event>,
     ) -> VecCollection<'s, Epoch, Bid> {
         events
-            .flat_map(super::bid)
-            .map(|bid| ((bid.bidder, bid.auction), bid))
-            .reduce(|_pair, bids, output| {
-                let (last, _) = bids
-                    .iter()
-                    .max_by_key(|(bid, _)| (bid.date_time, bid.price, *bid))
-                    .expect("a non-empty group");
-                output.push(((*last).clone(), 1));
-            })
-            .map(|(_, bid)| bid)
+            .flat_map(|event| super::bid(event).map(|bid| ((bid.bidder, bid.auction), Latest(bid))))
+            .top_per_key(1)
+            .map(|(_, _, Latest(bid))| bid)
     }
 
     fn baseline(
