@@ -445,6 +445,9 @@ impl AuctionBook {
     }
 }
 
+/// A key's output row from its window's start, the key and its state.
+type RowOf<K, S, R> = Box<dyn Fn(u64, &K, &S) -> R>;
+
 /// Per tumbling window and key, a state whose output row is a function of it: emits, at
 /// the end of each epoch, the row of every `(window, key)` the epoch changed (the old row
 /// retracted, the new one inserted), and retracts a window's rows at its close (its end
@@ -453,7 +456,7 @@ pub struct KeyedWindows<K, S, R> {
     size_ms: u64,
     lateness_ms: u64,
     epoch_ms: u64,
-    row: Box<dyn Fn(u64, &K, &S) -> R>,
+    row: RowOf<K, S, R>,
     windows: BTreeMap<u64, FxHashMap<K, S>>,
     /// Each `(window, key)` changed in the current epoch, with its row before it.
     before: FxHashMap<(u64, K), Option<R>>,
@@ -556,7 +559,9 @@ impl<K: Clone + Hash + Eq, S: Default, R: PartialEq> KeyedWindows<K, S, R> {
 /// 400-year cycles (each 146,097 days), then years, then months. Independent of the
 /// queries' closed-form calendar (`nexmark::date`).
 pub fn calendar_day(time_ms: u64) -> String {
-    let is_leap = |year: u64| (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    let is_leap = |year: u64| {
+        (year.is_multiple_of(4) && !year.is_multiple_of(100)) || year.is_multiple_of(400)
+    };
     let mut days = time_ms / (24 * 60 * 60 * 1000);
     let mut year = 1970 + days / 146_097 * 400;
     days %= 146_097;
