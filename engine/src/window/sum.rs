@@ -195,18 +195,31 @@ where
                                         closes.schedule(close, start, &cap);
                                         FxHashMap::default()
                                     });
-                                    let new = match window_sums.remove(&key) {
-                                        Some(old) => {
-                                            let mut new = old.clone();
+                                    match window_sums.get_mut(&key) {
+                                        Some(current) => {
+                                            let mut new = current.clone();
                                             new.merge(delta);
+                                            if new == *current {
+                                                // Unchanged (a minimum that held, a key
+                                                // already seen): no update to send.
+                                                continue;
+                                            }
+                                            let old = std::mem::replace(current, new.clone());
                                             session.give(((start, key.clone(), old), next, -1));
-                                            new
+                                            if new.is_empty() {
+                                                window_sums.remove(&key);
+                                            } else {
+                                                session.give(((start, key, new), next, 1));
+                                            }
                                         }
-                                        None => delta,
-                                    };
-                                    if !new.is_empty() {
-                                        session.give(((start, key.clone(), new.clone()), next, 1));
-                                        window_sums.insert(key, new);
+                                        None => {
+                                            session.give((
+                                                (start, key.clone(), delta.clone()),
+                                                next,
+                                                1,
+                                            ));
+                                            window_sums.insert(key, delta);
+                                        }
                                     }
                                 }
                             }

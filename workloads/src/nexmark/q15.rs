@@ -27,7 +27,7 @@ use std::hash::Hash;
 use differential_dataflow::operators::CountTotal;
 use differential_dataflow::{ExchangeData, VecCollection};
 use reprise_datasets::nexmark::{Bid, Event};
-use reprise_engine::window::{Aggregate, TumblingWindow, WindowAggregate, WindowSum};
+use reprise_engine::window::{Aggregate, TumblingWindow, WindowAggregate};
 use reprise_engine::{EngineError, Epoch, EpochConfig, Job, JobContext, NoBaseline};
 use rustc_hash::FxHashSet;
 use serde::{Deserialize, Serialize};
@@ -106,6 +106,22 @@ impl Aggregate for RankedBids {
     }
 }
 
+/// That an id occurred in a window: the window operator reports it once, when first seen
+/// (an unchanged aggregate sends no update), and retracts it at the close.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+struct Seen;
+
+impl Aggregate for Seen {
+    fn times(self, diff: isize) -> Self {
+        assert!(diff > 0, "distinct counts need insert-only input (bids)");
+        self
+    }
+    fn merge(&mut self, _: Self) {}
+    fn is_empty(&self) -> bool {
+        false
+    }
+}
+
 /// What a group's row is made of: its bid counts, or one of its distinct counts.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 enum Part {
@@ -145,9 +161,11 @@ pub fn group_counts<'s, K: ExchangeData + Hash + Eq>(
             [(false, bid.bidder), (true, bid.auction)]
                 .into_iter()
                 .flat_map(move |id| [0, rank].map(|rank| (id, rank)))
-                .map(move |((auctions, id), rank)| ((key.clone(), auctions, rank, id), bid.date_time, 1))
+                .map(move |((auctions, id), rank)| {
+                    ((key.clone(), auctions, rank, id), bid.date_time, Seen)
+                })
         })
-        .window_sum(day, ctx)
+        .window_aggregate(day, ctx)
         .map(|(start, (key, auctions, rank, _), _)| ((start, key), (auctions, rank)))
         .count_total()
         .map(|(((start, key), (auctions, rank)), count)| {
