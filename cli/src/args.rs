@@ -90,6 +90,21 @@ pub struct CompareArgs {
     /// Workload parameter for every run, NAME=VALUE (repeatable).
     #[arg(long = "param", short = 'p', value_name = "NAME=VALUE")]
     pub params: Vec<String>,
+    /// A build to compare, NAME=PATH of a `reprise` binary (or of your own job's binary);
+    /// repeatable. Every configuration runs on every build, interleaved; the first build is
+    /// the reference: a build whose digests differ from it is marked RESULTS CHANGED (with
+    /// the first differing epoch) and gets no speed verdict. [default: this binary]
+    #[arg(long = "build", value_name = "NAME=PATH")]
+    pub builds: Vec<String>,
+    /// A saved comparison (its folder, holding results.json) to compare with: per
+    /// configuration, the change of the median with a 95% bootstrap interval and a verdict
+    /// (faster, slower, no significant change).
+    #[arg(long, value_name = "DIR")]
+    pub against: Option<PathBuf>,
+    /// Exit with code 1 when a verdict is "slower" by more than PCT (e.g. 5%), against
+    /// the first build or --against: for CI.
+    #[arg(long, value_name = "PCT", value_parser = parse_percent)]
+    pub fail_above: Option<f64>,
     /// Folder for results.json, results.csv, throughput.svg and README.md.
     #[arg(long, short = 'o', default_value = "compare-results")]
     pub output: PathBuf,
@@ -419,5 +434,14 @@ impl std::str::FromStr for Check {
                 Ok(Check::Workers(counts))
             }
         }
+    }
+}
+
+/// `5%` or `5` as 0.05.
+fn parse_percent(text: &str) -> Result<f64, String> {
+    let number = text.trim().trim_end_matches('%');
+    match number.parse::<f64>() {
+        Ok(pct) if pct.is_finite() && pct >= 0.0 => Ok(pct / 100.0),
+        _ => Err(format!("`{text}` is not a percentage (e.g. 5%)")),
     }
 }

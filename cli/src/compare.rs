@@ -3,20 +3,24 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
 use std::time::Instant;
 
 use anyhow::{Context, bail};
+use reprise_engine::log::scan;
 use serde::Serialize;
 
 use crate::args::{CompareArgs, OnOff};
 use crate::commands::{EXIT_MISMATCH, find_workload, print};
 use crate::report::human_rate;
+use crate::verdict::Verdict;
 
 /// One configuration of the comparison.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct Config {
+    /// The build's name (`--build NAME=PATH`); empty for this binary alone.
+    pub build: String,
     pub workload: String,
     /// `engine` or `baseline`.
     pub kind: &'static str,
@@ -27,27 +31,90 @@ pub struct Config {
 
 impl Config {
     pub fn label(&self) -> String {
-        match self.kind {
-            "baseline" => format!("{} baseline, {} ms", self.workload, self.epoch_ms),
-            _ => format!(
-                "{} w{} {}ms{}",
-                self.workload,
-                self.workers,
-                self.epoch_ms,
-                if self.record { " rec" } else { "" }
-            ),
-        }
+        let build = if self.build.is_empty() {
+            String::new()
+        } else {
+            format!("[{}] ", self.build)
+        };
+        build
+            + &match self.kind {
+                "baseline" => format!("{} baseline, {} ms", self.workload, self.epoch_ms),
+                _ => format!(
+                    "{} w{} {}ms{}",
+                    self.workload,
+                    self.workers,
+                    self.epoch_ms,
+                    if self.record { " rec" } else { "" }
+                ),
+            }
     }
 
     /// The configuration's key in the chart: the same for every workload.
     pub fn setting(&self) -> String {
         format!(
-            "{}w {}ms{}",
+            "{}{}w {}ms{}",
+            if self.build.is_empty() {
+                String::new()
+            } else {
+                format!("{} ", self.build)
+            },
             self.workers,
             self.epoch_ms,
             if self.record { " rec" } else { "" }
         )
     }
+
+    /// The same configuration on another build.
+    fn on(&self, build: &str) -> Config {
+        Config {
+            build: build.to_string(),
+            ..self.clone()
+        }
+    }
+}
+
+/// A binary to run the configurations with.
+#[derive(Clone, Debug)]
+struct Build {
+    name: String,
+    path: PathBuf,
+}
+
+/// The `--build NAME=PATH` list, or this binary alone.
+fn builds(args: &CompareArgs) -> anyhow::Result<Vec<Build>> {
+    if args.builds.is_empty() {
+        let path = std::env::current_exe().context("finding the reprise executable")?;
+        return Ok(vec![Build {
+            name: String::new(),
+            path,
+        }]);
+    }
+    let mut builds: Vec<Build> = Vec::new();
+    for spec in &args.builds {
+        let Some((name, path)) = spec
+            .split_once('=')
+            .filter(|(n, p)| !n.is_empty() && !p.is_empty())
+        else {
+            bail!(
+                "--build takes NAME=PATH (a name for the report, the binary to run), got `{spec}`"
+            );
+        };
+        let path = PathBuf::from(path);
+        if !path.is_file() {
+            bail!(
+                "--build {name}: {} is not a file (give the path of a built binary, e.g. target/release/reprise)",
+                path.display()
+            );
+        }
+        if builds.iter().any(|b| b.name == name) {
+            bail!("--build {name} is given twice: every build needs its own name");
+        }
+        builds.push(Build {
+            name: name.to_string(),
+            path,
+        });
+    }
+    Ok(builds)
 }
 
 /// One run, as written to results.json and results.csv.
@@ -86,8 +153,13 @@ pub struct Summary {
     pub latency_p99_ms: f64,
     pub peak_memory_bytes: u64,
     pub log_bytes_per_event: Option<f64>,
-    /// `ok`, `WRONG DIGEST` or `FAILED`.
+    /// `ok`, `WRONG DIGEST`, `FAILED`, or (another build's) `RESULTS CHANGED`.
     pub status: &'static str,
+    /// With `RESULTS CHANGED`: the first epoch whose output differs from the reference
+    /// build's.
+    pub first_changed_epoch: Option<u64>,
+    /// Against the first build (for the other builds) and against `--against`.
+    pub verdicts: Vec<Verdict>,
 }
 
 /// Where and how the comparison ran.
@@ -132,14 +204,16 @@ fn median(values: &mut [f64]) -> f64 {
     }
 }
 
-/// Runs one configuration in a fresh process.
+/// Runs one configuration in a fresh process of `exe`; with `keep_log`, records its input
+/// (and digests) there whatever the configuration says.
 fn run_once(
     config: &Config,
     args: &CompareArgs,
     number: usize,
     scratch: &Path,
+    exe: &Path,
+    keep_log: Option<&Path>,
 ) -> anyhow::Result<serde_json::Value> {
-    let exe = std::env::current_exe().context("finding the reprise executable")?;
     let mut command = Command::new(exe);
     command.args(["run", &config.workload, "--format", "json", "--quiet"]);
     match &args.input {
@@ -152,7 +226,9 @@ fn run_once(
         command.args(["--param", param]);
     }
     let log = scratch.join(format!("run-{number}.rlog"));
-    if config.kind == "baseline" {
+    if let Some(keep) = keep_log {
+        command.arg("--record").arg(keep);
+    } else if config.kind == "baseline" {
         command.arg("--baseline-only");
     } else if config.record {
         command.arg("--record").arg(&log);
@@ -183,6 +259,7 @@ pub fn compare(args: CompareArgs) -> anyhow::Result<ExitCode> {
     if args.repeat == 0 || args.workers.contains(&0) {
         bail!("--repeat and every --workers value must be at least 1");
     }
+    let builds = builds(&args)?;
     let mut configs = Vec::new();
     for name in &args.workloads {
         let workload = find_workload(name)?;
@@ -192,29 +269,42 @@ pub fn compare(args: CompareArgs) -> anyhow::Result<ExitCode> {
             args.epoch_ms.clone()
         };
         for &epoch_ms in &epochs {
-            if args.baseline {
-                configs.push(Config {
-                    workload: name.clone(),
-                    kind: "baseline",
-                    workers: 1,
-                    epoch_ms,
-                    record: false,
-                });
-            }
-            for &workers in &args.workers {
-                for record in &args.record {
-                    let record = *record == OnOff::On;
+            // The first build's configurations first: the first of a workload and epoch
+            // length is its digest reference.
+            for build in &builds {
+                if args.baseline {
                     configs.push(Config {
+                        build: build.name.clone(),
                         workload: name.clone(),
-                        kind: "engine",
-                        workers,
+                        kind: "baseline",
+                        workers: 1,
                         epoch_ms,
-                        record,
+                        record: false,
                     });
+                }
+                for &workers in &args.workers {
+                    for record in &args.record {
+                        let record = *record == OnOff::On;
+                        configs.push(Config {
+                            build: build.name.clone(),
+                            workload: name.clone(),
+                            kind: "engine",
+                            workers,
+                            epoch_ms,
+                            record,
+                        });
+                    }
                 }
             }
         }
     }
+    let exe_of = |config: &Config| -> &Path {
+        &builds
+            .iter()
+            .find(|b| b.name == config.build)
+            .expect("every configuration is of a build")
+            .path
+    };
     std::fs::create_dir_all(&args.output)
         .with_context(|| format!("creating {}", args.output.display()))?;
     let scratch = args.output.join("scratch");
@@ -236,7 +326,7 @@ pub fn compare(args: CompareArgs) -> anyhow::Result<ExitCode> {
                 repeat + 1,
                 started.elapsed().as_secs_f64()
             );
-            let run = match run_once(config, &args, number, &scratch) {
+            let run = match run_once(config, &args, number, &scratch, exe_of(config), None) {
                 Ok(report) => {
                     let f = |k: &str| report[k].as_f64().unwrap_or(0.0);
                     Run {
@@ -272,7 +362,6 @@ pub fn compare(args: CompareArgs) -> anyhow::Result<ExitCode> {
             runs.push(run);
         }
     }
-    let _ = std::fs::remove_dir(&scratch);
 
     // Every run of a workload and epoch length must produce the same digest: the
     // baseline's when there is one, else the first configuration's.
@@ -298,7 +387,93 @@ pub fn compare(args: CompareArgs) -> anyhow::Result<ExitCode> {
         run.digest_ok = run.error.is_empty() && reference.get(&key) == Some(&run.digest);
     }
 
-    let summary = summarize(&configs, &runs);
+    let mut summary = summarize(&configs, &runs, &builds[0].name);
+    // Where a build's results changed, the first epoch that differs: one more run of the
+    // reference configuration and of the changed one, each recorded, digests compared.
+    for changed in summary.iter_mut().filter(|s| s.status == RESULTS_CHANGED) {
+        let config = &changed.config;
+        let engine = Config {
+            kind: "engine",
+            record: false,
+            ..config.clone()
+        };
+        let reference = engine.on(&builds[0].name);
+        eprintln!(
+            "{}: results differ from build {}'s; recording one run of each to find the first epoch that differs",
+            config.label(),
+            builds[0].name
+        );
+        let logs = [&reference, &engine]
+            .map(|c| scratch.join(format!("{}.rlog", c.label().replace(['/', ' '], "_"))));
+        number += 1;
+        let recorded = run_once(
+            &reference,
+            &args,
+            number,
+            &scratch,
+            exe_of(&reference),
+            Some(&logs[0]),
+        )
+        .and_then(|_| {
+            run_once(
+                &engine,
+                &args,
+                number + 1,
+                &scratch,
+                exe_of(&engine),
+                Some(&logs[1]),
+            )
+        });
+        number += 1;
+        if recorded.is_ok()
+            && let (Ok(expected), Ok(actual)) = (scan(&logs[0]), scan(&logs[1]))
+        {
+            changed.first_changed_epoch = expected
+                .digests
+                .first_divergence(&actual.digests)
+                .map(|d| d.epoch);
+        }
+        for log in &logs {
+            let _ = std::fs::remove_file(log);
+        }
+    }
+    let _ = std::fs::remove_dir(&scratch);
+    let rates = |config: &Config| -> Vec<f64> {
+        runs.iter()
+            .filter(|r| &r.config == config && r.digest_ok)
+            .map(|r| r.events_per_sec)
+            .collect()
+    };
+    let saved = args.against.as_deref().map(SavedRuns::read).transpose()?;
+    let statuses: BTreeMap<Config, &'static str> = summary
+        .iter()
+        .map(|s| (s.config.clone(), s.status))
+        .collect();
+    for s in summary.iter_mut().filter(|s| s.status == "ok") {
+        let reference = s.config.on(&builds[0].name);
+        if reference != s.config && statuses.get(&reference) == Some(&"ok") {
+            let against = format!("build {}", builds[0].name);
+            s.verdicts
+                .push(Verdict::of(&rates(&s.config), &rates(&reference), against));
+        }
+        if let (Some(saved), Some(dir)) = (&saved, &args.against) {
+            let against = format!("saved {}", dir.display());
+            let digest = runs
+                .iter()
+                .find(|r| r.config == s.config)
+                .map(|r| r.digest.as_str());
+            match saved.find(&s.config) {
+                Some((_, digests)) if digest.is_some_and(|d| !digests.iter().any(|x| x == d)) => {
+                    s.verdicts.push(Verdict::results_changed(against))
+                }
+                Some((rates_saved, _)) => {
+                    s.verdicts
+                        .push(Verdict::of(&rates(&s.config), rates_saved, against))
+                }
+                None => {}
+            }
+        }
+    }
     let meta = Meta {
         command: std::env::args().collect::<Vec<_>>().join(" "),
         git_revision: reprise_engine::GIT_REVISION.to_string(),
@@ -319,21 +494,120 @@ pub fn compare(args: CompareArgs) -> anyhow::Result<ExitCode> {
     write_results(&args.output, &results)?;
     let table = table(&results.summary);
     print(&table)?;
-    let failed = results.summary.iter().filter(|s| s.status != "ok").count();
+    let changed = results
+        .summary
+        .iter()
+        .filter(|s| s.status == RESULTS_CHANGED)
+        .count();
+    let failed = results.summary.iter().filter(|s| s.status != "ok").count() - changed;
     eprintln!(
         "wrote {}/results.json, results.csv, throughput.svg, README.md",
         args.output.display()
     );
+    if changed > 0 {
+        eprintln!(
+            "error: {changed} configuration(s) of another build than `{}` give different results (RESULTS CHANGED): no speed verdict for them",
+            builds[0].name
+        );
+    }
     if failed > 0 {
         eprintln!(
             "error: {failed} configuration(s) produced a wrong digest or failed: their numbers do not count"
         );
+    }
+    let saved_changed = results
+        .summary
+        .iter()
+        .flat_map(|s| &s.verdicts)
+        .filter(|v| v.verdict == "RESULTS CHANGED")
+        .count();
+    if saved_changed > 0 {
+        eprintln!(
+            "error: {saved_changed} configuration(s) give different results from the saved comparison (RESULTS CHANGED)"
+        );
+    }
+    let too_slow: Vec<String> = match args.fail_above {
+        Some(limit) => results
+            .summary
+            .iter()
+            .flat_map(|s| s.verdicts.iter().map(move |v| (s, v)))
+            .filter(|(_, v)| v.slower_than(limit))
+            .map(|(s, v)| format!("{}: {}", s.config.label(), v.describe()))
+            .collect(),
+        None => Vec::new(),
+    };
+    for slow in &too_slow {
+        eprintln!("error: slower beyond --fail-above: {slow}");
+    }
+    if failed + changed + saved_changed > 0 || !too_slow.is_empty() {
         return Ok(ExitCode::from(EXIT_MISMATCH));
     }
     Ok(ExitCode::SUCCESS)
 }
 
-fn summarize(configs: &[Config], runs: &[Run]) -> Vec<Summary> {
+/// The runs of a saved comparison (`--against DIR`): events/s of the runs whose digest
+/// was right, and every digest, per configuration.
+struct SavedRuns {
+    runs: BTreeMap<Config, (Vec<f64>, Vec<String>)>,
+}
+
+impl SavedRuns {
+    fn read(dir: &Path) -> anyhow::Result<Self> {
+        let path = dir.join("results.json");
+        let text = std::fs::read_to_string(&path).with_context(|| {
+            format!(
+                "reading {} (give --against the folder of an earlier `reprise compare -o`)",
+                path.display()
+            )
+        })?;
+        let results: serde_json::Value = serde_json::from_str(&text)
+            .with_context(|| format!("{} is not a comparison's results.json", path.display()))?;
+        let mut runs: BTreeMap<Config, (Vec<f64>, Vec<String>)> = BTreeMap::new();
+        for run in results["runs"].as_array().into_iter().flatten() {
+            let text = |k: &str| run[k].as_str().unwrap_or_default().to_string();
+            let number = |k: &str| run[k].as_u64().unwrap_or(0);
+            let config = Config {
+                build: text("build"),
+                workload: text("workload"),
+                kind: if text("kind") == "baseline" {
+                    "baseline"
+                } else {
+                    "engine"
+                },
+                workers: number("workers") as usize,
+                epoch_ms: number("epoch_ms"),
+                record: run["record"].as_bool().unwrap_or(false),
+            };
+            let entry = runs.entry(config).or_default();
+            if run["digest_ok"].as_bool() == Some(true) {
+                entry.0.push(run["events_per_sec"].as_f64().unwrap_or(0.0));
+                entry.1.push(text("digest"));
+            }
+        }
+        Ok(Self { runs })
+    }
+
+    /// The saved runs of `config`: of the build of the same name, or of the saved
+    /// comparison's only build.
+    fn find(&self, config: &Config) -> Option<&(Vec<f64>, Vec<String>)> {
+        if let Some(found) = self.runs.get(config) {
+            return Some(found);
+        }
+        let mut builds = self.runs.keys().map(|c| c.build.as_str());
+        let first = builds.next()?;
+        if builds.all(|build| build == first) {
+            self.runs.get(&config.on(first))
+        } else {
+            None
+        }
+    }
+}
+
+/// The status of a configuration of another build whose runs agree with each other but
+/// not with the reference build.
+pub const RESULTS_CHANGED: &str = "RESULTS CHANGED";
+
+fn summarize(configs: &[Config], runs: &[Run], reference_build: &str) -> Vec<Summary> {
     let medians: BTreeMap<&Config, f64> = configs
         .iter()
         .map(|c| {
@@ -350,8 +624,11 @@ fn summarize(configs: &[Config], runs: &[Run]) -> Vec<Summary> {
         .map(|config| {
             let mine: Vec<&Run> = runs.iter().filter(|r| &r.config == config).collect();
             let good: Vec<&Run> = mine.iter().copied().filter(|r| r.digest_ok).collect();
+            let agree = mine.windows(2).all(|w| w[0].digest == w[1].digest);
             let status = if mine.iter().any(|r| !r.error.is_empty()) {
                 "FAILED"
+            } else if good.is_empty() && agree && config.build != reference_build {
+                RESULTS_CHANGED
             } else if good.len() < mine.len() {
                 "WRONG DIGEST"
             } else {
@@ -403,6 +680,8 @@ fn summarize(configs: &[Config], runs: &[Run]) -> Vec<Summary> {
                 peak_memory_bytes: good.iter().map(|r| r.peak_memory_bytes).max().unwrap_or(0),
                 log_bytes_per_event: config.record.then(|| median(&mut per_event)),
                 status,
+                first_changed_epoch: None,
+                verdicts: Vec::new(),
             }
         })
         .collect()
@@ -412,14 +691,14 @@ fn table(summary: &[Summary]) -> String {
     let mut text = String::new();
     let _ = writeln!(
         text,
-        "| configuration | events/s (median, min-max) | vs 1 worker | vs baseline | epoch latency p50 / p99 | peak memory | log bytes/event | digest |"
+        "| configuration | events/s (median, min-max) | vs 1 worker | vs baseline | epoch latency p50 / p99 | peak memory | log bytes/event | digest | verdict |"
     );
-    let _ = writeln!(text, "|---|---|---|---|---|---|---|---|");
+    let _ = writeln!(text, "|---|---|---|---|---|---|---|---|---|");
     let ratio = |r: Option<f64>| r.map_or("-".to_string(), |r| format!("{r:.2}x"));
     for s in summary {
         let _ = writeln!(
             text,
-            "| {} | {} ({:.2}-{:.2}M) | {} | {} | {} | {:.0} MiB | {} | {} |",
+            "| {} | {} ({:.2}-{:.2}M) | {} | {} | {} | {:.0} MiB | {} | {} | {} |",
             s.config.label(),
             human_rate(s.median_events_per_sec),
             s.min_events_per_sec / 1e6,
@@ -434,7 +713,19 @@ fn table(summary: &[Summary]) -> String {
             s.peak_memory_bytes as f64 / 1048576.0,
             s.log_bytes_per_event
                 .map_or("-".to_string(), |b| format!("{b:.1}")),
-            s.status,
+            match s.first_changed_epoch {
+                Some(epoch) => format!("{} at epoch {epoch}", s.status),
+                None => s.status.to_string(),
+            },
+            if s.verdicts.is_empty() {
+                "-".to_string()
+            } else {
+                s.verdicts
+                    .iter()
+                    .map(Verdict::describe)
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            },
         );
     }
     text
@@ -452,6 +743,7 @@ fn write_results(dir: &Path, results: &Results) -> anyhow::Result<()> {
 
     let mut csv = csv::Writer::from_writer(Vec::new());
     csv.write_record([
+        "build",
         "workload",
         "kind",
         "workers",
@@ -478,6 +770,7 @@ fn write_results(dir: &Path, results: &Results) -> anyhow::Result<()> {
     for r in &results.runs {
         let c = &r.config;
         csv.write_record([
+            c.build.clone(),
             c.workload.clone(),
             c.kind.to_string(),
             c.workers.to_string(),

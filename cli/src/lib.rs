@@ -28,6 +28,7 @@ mod registry;
 mod replay;
 mod report;
 mod shrink;
+mod verdict;
 pub mod workload;
 
 pub use commands::main;

@@ -288,6 +288,17 @@ impl Job for OffByOne {
         // With PLANTED_FIXED set the bound is right: a test records a correct run with it,
         // then replays that log with the bug, as a golden log meets a regression.
         let off = u64::from(std::env::var_os("PLANTED_FIXED").is_none());
+        // With PLANTED_SLOW_MS set, a slower build of the same job: it spends that long on
+        // every batch of events, with the same results (`reprise compare --build`'s tests).
+        let slow_ms: Option<u64> = std::env::var("PLANTED_SLOW_MS")
+            .ok()
+            .and_then(|v| v.parse().ok());
+        let events = match slow_ms {
+            Some(ms) => events.inspect_batch(move |_, _| {
+                std::thread::sleep(std::time::Duration::from_millis(ms))
+            }),
+            None => events,
+        };
         events
             .map(move |e| (e.ts.saturating_sub(off) / WINDOW_MS * WINDOW_MS, e.id))
             .count()
