@@ -585,7 +585,7 @@ fn compare_writes_json_csv_and_svg_and_reports_a_wrong_digest_as_a_failure() {
     );
     let csv = std::fs::read_to_string(format!("{good}/results.csv")).unwrap();
     assert_eq!(csv.lines().count(), 7);
-    assert!(csv.starts_with("workload,kind,workers,epoch_ms,record,repeat,events,"));
+    assert!(csv.starts_with("build,workload,kind,workers,epoch_ms,record,repeat,events,"));
     let svg = std::fs::read_to_string(format!("{good}/throughput.svg")).unwrap();
     assert!(svg.starts_with("<svg") && svg.contains("filter-count"));
     assert!(
