@@ -69,9 +69,11 @@ pub struct CompareArgs {
     #[arg(long, default_value_t = 10_000_000)]
     pub events: u64,
     /// Read every run's input from this file instead of generating it (for a job without
-    /// a generator, or your own dataset); `--events` then does not apply.
-    #[arg(long, value_name = "FILE")]
-    pub input: Option<PathBuf>,
+    /// a generator, or your own dataset; `--events` then does not apply). A comma list is
+    /// an axis, `gen` the generated input: `--input gen,bids.jsonl` runs every
+    /// configuration on both.
+    #[arg(long, value_name = "FILE|gen,...", value_delimiter = ',')]
+    pub input: Vec<String>,
     /// Worker counts, comma-separated.
     #[arg(long, value_delimiter = ',', default_value = "1,2")]
     pub workers: Vec<usize>,
@@ -87,8 +89,9 @@ pub struct CompareArgs {
     /// Also run each workload's hand-written baseline (the COST view).
     #[arg(long)]
     pub baseline: bool,
-    /// Workload parameter for every run, NAME=VALUE (repeatable).
-    #[arg(long = "param", short = 'p', value_name = "NAME=VALUE")]
+    /// Workload parameter for every run, NAME=VALUE (repeatable); NAME=V1,V2,... is an
+    /// axis, like --workers: every configuration runs with each value.
+    #[arg(long = "param", short = 'p', value_name = "NAME=VALUE[,VALUE...]")]
     pub params: Vec<String>,
     /// A build to compare, NAME=PATH of a `reprise` binary (or of your own job's binary);
     /// repeatable. Every configuration runs on every build, interleaved; the first build is

@@ -27,6 +27,10 @@ pub struct Config {
     pub workers: usize,
     pub epoch_ms: u64,
     pub record: bool,
+    /// The swept parameters' values (`--param NAME=V1,V2`), as NAME=VALUE.
+    pub params: Vec<String>,
+    /// The input when `--input` lists several (`gen` for the generated one); else empty.
+    pub input: String,
 }
 
 impl Config {
@@ -36,23 +40,35 @@ impl Config {
         } else {
             format!("[{}] ", self.build)
         };
-        build
-            + &match self.kind {
-                "baseline" => format!("{} baseline, {} ms", self.workload, self.epoch_ms),
-                _ => format!(
-                    "{} w{} {}ms{}",
-                    self.workload,
-                    self.workers,
-                    self.epoch_ms,
-                    if self.record { " rec" } else { "" }
-                ),
-            }
+        build + &self.kind_label() + &self.axes()
+    }
+
+    /// The swept parameters and input, as the labels show them (` window_ms=500 in=gen`).
+    pub fn axes(&self) -> String {
+        let mut text: String = self.params.iter().map(|p| format!(" {p}")).collect();
+        if !self.input.is_empty() {
+            text += &format!(" in={}", self.input);
+        }
+        text
+    }
+
+    fn kind_label(&self) -> String {
+        match self.kind {
+            "baseline" => format!("{} baseline, {} ms", self.workload, self.epoch_ms),
+            _ => format!(
+                "{} w{} {}ms{}",
+                self.workload,
+                self.workers,
+                self.epoch_ms,
+                if self.record { " rec" } else { "" }
+            ),
+        }
     }
 
     /// The configuration's key in the chart: the same for every workload.
     pub fn setting(&self) -> String {
         format!(
-            "{}{}w {}ms{}",
+            "{}{}w {}ms{}{}",
             if self.build.is_empty() {
                 String::new()
             } else {
@@ -60,7 +76,19 @@ impl Config {
             },
             self.workers,
             self.epoch_ms,
-            if self.record { " rec" } else { "" }
+            if self.record { " rec" } else { "" },
+            self.axes()
+        )
+    }
+
+    /// What must give the same digest: the workload, epoch length, swept parameters and
+    /// input (whatever the workers, recording, baseline or build).
+    fn digest_key(&self) -> DigestKey {
+        (
+            self.workload.clone(),
+            self.epoch_ms,
+            self.params.clone(),
+            self.input.clone(),
         )
     }
 
@@ -71,6 +99,41 @@ impl Config {
             ..self.clone()
         }
     }
+}
+
+/// See [`Config::digest_key`].
+type DigestKey = (String, u64, Vec<String>, String);
+
+/// Whether `--param NAME=V1,V2` is an axis (a comma list) rather than one value.
+fn is_axis(param: &str) -> bool {
+    param
+        .split_once('=')
+        .is_some_and(|(_, value)| value.contains(','))
+}
+
+/// The parameters every run gets.
+fn fixed_params(params: &[String]) -> Vec<String> {
+    params.iter().filter(|p| !is_axis(p)).cloned().collect()
+}
+
+/// Every combination of the swept parameters' values, each a list of NAME=VALUE (one
+/// empty list when nothing is swept).
+fn param_axes(params: &[String]) -> Vec<Vec<String>> {
+    let mut combinations = vec![Vec::new()];
+    for axis in params.iter().filter(|p| is_axis(p)) {
+        let (name, values) = axis.split_once('=').expect("an axis has a value");
+        combinations = combinations
+            .into_iter()
+            .flat_map(|chosen| {
+                values.split(',').map(move |value| {
+                    let mut chosen = chosen.clone();
+                    chosen.push(format!("{}={}", name.trim(), value.trim()));
+                    chosen
+                })
+            })
+            .collect();
+    }
+    combinations
 }
 
 /// A binary to run the configurations with.
@@ -216,13 +279,18 @@ fn run_once(
 ) -> anyhow::Result<serde_json::Value> {
     let mut command = Command::new(exe);
     command.args(["run", &config.workload, "--format", "json", "--quiet"]);
-    match &args.input {
-        Some(input) => command.arg("--input").arg(input),
-        None => command.args(["--events", &args.events.to_string()]),
+    let input = match (config.input.as_str(), args.input.as_slice()) {
+        ("", [only]) => only.as_str(),
+        ("", _) => "gen",
+        (input, _) => input,
+    };
+    match input {
+        "gen" => command.args(["--events", &args.events.to_string()]),
+        file => command.args(["--input", file]),
     };
     command.args(["--epoch-ms", &config.epoch_ms.to_string()]);
     command.args(["--workers", &config.workers.to_string()]);
-    for param in &args.params {
+    for param in fixed_params(&args.params).iter().chain(&config.params) {
         command.args(["--param", param]);
     }
     let log = scratch.join(format!("run-{number}.rlog"));
@@ -268,31 +336,35 @@ pub fn compare(args: CompareArgs) -> anyhow::Result<ExitCode> {
         } else {
             args.epoch_ms.clone()
         };
-        for &epoch_ms in &epochs {
-            // The first build's configurations first: the first of a workload and epoch
-            // length is its digest reference.
+        let inputs = if args.input.len() > 1 {
+            args.input.clone()
+        } else {
+            vec![String::new()]
+        };
+        for (&epoch_ms, params, input) in epochs
+            .iter()
+            .flat_map(|e| param_axes(&args.params).into_iter().map(move |p| (e, p)))
+            .flat_map(|(e, p)| inputs.iter().map(move |i| (e, p.clone(), i)))
+        {
+            // The first build's configurations first: the first of a workload, epoch
+            // length, swept parameters and input is its digest reference.
             for build in &builds {
+                let config = |kind, workers, record| Config {
+                    build: build.name.clone(),
+                    workload: name.clone(),
+                    kind,
+                    workers,
+                    epoch_ms,
+                    record,
+                    params: params.clone(),
+                    input: input.clone(),
+                };
                 if args.baseline {
-                    configs.push(Config {
-                        build: build.name.clone(),
-                        workload: name.clone(),
-                        kind: "baseline",
-                        workers: 1,
-                        epoch_ms,
-                        record: false,
-                    });
+                    configs.push(config("baseline", 1, false));
                 }
                 for &workers in &args.workers {
                     for record in &args.record {
-                        let record = *record == OnOff::On;
-                        configs.push(Config {
-                            build: build.name.clone(),
-                            workload: name.clone(),
-                            kind: "engine",
-                            workers,
-                            epoch_ms,
-                            record,
-                        });
+                        configs.push(config("engine", workers, *record == OnOff::On));
                     }
                 }
             }
@@ -365,9 +437,9 @@ pub fn compare(args: CompareArgs) -> anyhow::Result<ExitCode> {
 
     // Every run of a workload and epoch length must produce the same digest: the
     // baseline's when there is one, else the first configuration's.
-    let mut reference: BTreeMap<(String, u64), String> = BTreeMap::new();
+    let mut reference: BTreeMap<DigestKey, String> = BTreeMap::new();
     for config in &configs {
-        let key = (config.workload.clone(), config.epoch_ms);
+        let key = config.digest_key();
         if reference.contains_key(&key) {
             continue;
         }
@@ -383,7 +455,7 @@ pub fn compare(args: CompareArgs) -> anyhow::Result<ExitCode> {
         }
     }
     for run in &mut runs {
-        let key = (run.config.workload.clone(), run.config.epoch_ms);
+        let key = run.config.digest_key();
         run.digest_ok = run.error.is_empty() && reference.get(&key) == Some(&run.digest);
     }
 
@@ -577,6 +649,13 @@ impl SavedRuns {
                 workers: number("workers") as usize,
                 epoch_ms: number("epoch_ms"),
                 record: run["record"].as_bool().unwrap_or(false),
+                params: run["params"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|p| p.as_str().map(str::to_string))
+                    .collect(),
+                input: text("input"),
             };
             let entry = runs.entry(config).or_default();
             if run["digest_ok"].as_bool() == Some(true) {
@@ -749,6 +828,8 @@ fn write_results(dir: &Path, results: &Results) -> anyhow::Result<()> {
         "workers",
         "epoch_ms",
         "record",
+        "params",
+        "input",
         "repeat",
         "events",
         "elapsed_s",
@@ -776,6 +857,8 @@ fn write_results(dir: &Path, results: &Results) -> anyhow::Result<()> {
             c.workers.to_string(),
             c.epoch_ms.to_string(),
             c.record.to_string(),
+            c.params.join(" "),
+            c.input.clone(),
             r.repeat.to_string(),
             r.events.to_string(),
             format!("{:.6}", r.elapsed_s),
@@ -802,9 +885,13 @@ fn write_results(dir: &Path, results: &Results) -> anyhow::Result<()> {
         "throughput.svg",
         crate::chart::throughput_svg(&results.summary)?.as_bytes(),
     )?;
+    let sweep = crate::chart::sweep_svg(&results.summary)?;
+    if let Some(svg) = &sweep {
+        write("sweep.svg", svg.as_bytes())?;
+    }
 
     let readme = format!(
-        "# reprise compare\n\nCommand: `{}`\n\nMachine: {} ({} CPUs); git {}; engine {}; {} events per run, {} runs per configuration, interleaved, each in a fresh process.\n\n{}\n![throughput](throughput.svg)\n\nEvery run's digest was checked against the baseline's (or, without `--baseline`, the first configuration's) for the same workload and epoch length; a configuration marked WRONG DIGEST or FAILED has no number that counts. \"vs 1 worker\" divides medians of the same configuration; \"vs baseline\" divides by the hand-written single-threaded baseline's median (the COST view: above 1, the engine beats one well-written thread). Latencies are the medians over runs of each run's epoch latency percentiles; peak memory is the largest peak resident memory of a run. `results.json` and `results.csv` hold every run.\n",
+        "# reprise compare\n\nCommand: `{}`\n\nMachine: {} ({} CPUs); git {}; engine {}; {} events per run, {} runs per configuration, interleaved, each in a fresh process.\n\n{}\n![throughput](throughput.svg)\n{}\nEvery run's digest was checked against the baseline's (or, without `--baseline`, the first configuration's) for the same workload and epoch length; a configuration marked WRONG DIGEST or FAILED has no number that counts. \"vs 1 worker\" divides medians of the same configuration; \"vs baseline\" divides by the hand-written single-threaded baseline's median (the COST view: above 1, the engine beats one well-written thread). Latencies are the medians over runs of each run's epoch latency percentiles; peak memory is the largest peak resident memory of a run. `results.json` and `results.csv` hold every run.\n",
         m.command,
         m.cpu_model,
         m.cpus,
@@ -812,7 +899,12 @@ fn write_results(dir: &Path, results: &Results) -> anyhow::Result<()> {
         m.engine_version,
         m.events,
         m.repeat,
-        table(&results.summary)
+        table(&results.summary),
+        if sweep.is_some() {
+            "\n![sweep](sweep.svg)\n"
+        } else {
+            ""
+        }
     );
     write("README.md", readme.as_bytes())
 }

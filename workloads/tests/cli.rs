@@ -585,7 +585,9 @@ fn compare_writes_json_csv_and_svg_and_reports_a_wrong_digest_as_a_failure() {
     );
     let csv = std::fs::read_to_string(format!("{good}/results.csv")).unwrap();
     assert_eq!(csv.lines().count(), 7);
-    assert!(csv.starts_with("build,workload,kind,workers,epoch_ms,record,repeat,events,"));
+    assert!(
+        csv.starts_with("build,workload,kind,workers,epoch_ms,record,params,input,repeat,events,")
+    );
     let svg = std::fs::read_to_string(format!("{good}/throughput.svg")).unwrap();
     assert!(svg.starts_with("<svg") && svg.contains("filter-count"));
     assert!(
@@ -1128,5 +1130,62 @@ fn a_directory_output_is_the_single_file_split_by_partition_identically_for_any_
         assert_eq!(out.status.code(), Some(2), "{output}: {}", stderr(&out));
         assert!(stderr(&out).contains(says), "{output}: {}", stderr(&out));
     }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn compare_sweeps_a_parameter_and_inputs_as_axes_with_a_sweep_chart() {
+    let dir = scratch("compare-sweep");
+    let data = path(&dir, "events.csv");
+    let out = reprise(&[
+        "gen", "events", "--events", "20000", "--seed", "1", "-o", &data,
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let results_dir = path(&dir, "out");
+    let input = format!("gen,{data}");
+    let out = reprise(&[
+        "compare",
+        "filter-count",
+        "--events",
+        "20000",
+        "--workers",
+        "1",
+        "--repeat",
+        "1",
+        "-p",
+        "window_ms=100,250",
+        "--input",
+        &input,
+        "-o",
+        &results_dir,
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let results: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(format!("{results_dir}/results.json")).unwrap(),
+    )
+    .unwrap();
+    let mut axes: Vec<(String, String)> = results["summary"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["params"].to_string(),
+                s["input"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    axes.sort();
+    assert_eq!(
+        axes,
+        vec![
+            ("[\"window_ms=100\"]".to_string(), data.clone()),
+            ("[\"window_ms=100\"]".to_string(), "gen".to_string()),
+            ("[\"window_ms=250\"]".to_string(), data.clone()),
+            ("[\"window_ms=250\"]".to_string(), "gen".to_string()),
+        ]
+    );
+    let sweep = std::fs::read_to_string(format!("{results_dir}/sweep.svg")).unwrap();
+    assert!(sweep.contains("events/s by window_ms"), "{sweep}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
