@@ -336,6 +336,7 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
                 path: path.display().to_string(),
                 update_rows: stats.update_rows,
                 final_rows: stats.final_rows,
+                files: stats.files,
             });
         }
         return print_report(report, &args).map(|()| ExitCode::SUCCESS);
@@ -368,6 +369,7 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             path: path.display().to_string(),
             update_rows: stats.update_rows,
             final_rows: stats.final_rows,
+            files: stats.files,
         });
     }
     if let Some(stats) = &result.record {

@@ -50,6 +50,8 @@ pub struct OutputReport {
     pub path: String,
     pub update_rows: u64,
     pub final_rows: u64,
+    /// Files written: 1, or a directory's partitions.
+    pub files: u64,
 }
 
 #[derive(Debug, Serialize)]
@@ -236,8 +238,15 @@ impl RunReport {
             line(
                 "output file",
                 format!(
-                    "{} ({} update rows, {} final rows)",
-                    output.path, output.update_rows, output.final_rows
+                    "{} ({} update rows, {} final rows{})",
+                    output.path,
+                    output.update_rows,
+                    output.final_rows,
+                    if output.files > 1 {
+                        format!(", in {} files", output.files)
+                    } else {
+                        String::new()
+                    }
                 ),
             );
         }

@@ -1063,7 +1063,7 @@ fn a_directory_output_is_the_single_file_split_by_partition_identically_for_any_
     run("2", &single, &[]);
     let one = path(&dir, "one") + "/";
     let three = path(&dir, "three") + "/";
-    run("1", &one, &[]);
+    let one_report = stdout(&run("1", &one, &[]));
     run("3", &three, &[]);
     let partitions = files_under(&dir.join("one"));
     assert_eq!(
@@ -1104,6 +1104,8 @@ fn a_directory_output_is_the_single_file_split_by_partition_identically_for_any_
         .map(|(name, bytes)| (name, String::from_utf8(bytes).unwrap()))
         .collect();
     assert_eq!(got, expected);
+    let files = format!("in {} files", expected.len());
+    assert!(one_report.contains(&files), "{one_report}");
 
     // Other columns on request; a column the output lacks, a non-empty directory and a
     // partitioned file are refused, naming what to do.

@@ -130,7 +130,7 @@ fn a_saved_comparison_is_compared_with_and_bad_builds_are_refused() {
         "slow",
         &[("PLANTED_FIXED", "1"), ("PLANTED_SLOW_MS", "3")],
     );
-    let events = ["--events", "100000", "--repeat", "3"];
+    let events = ["--events", "100000", "--repeat", "5"];
     let (out, _) = compare(&[main], &events, &dir.join("saved"));
     assert!(out.status.success());
     let against = dir.join("saved").display().to_string();
