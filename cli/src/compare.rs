@@ -258,13 +258,8 @@ fn cpu_model() -> String {
         .unwrap_or_else(|| std::env::consts::ARCH.to_string())
 }
 
-fn median(values: &mut [f64]) -> f64 {
-    values.sort_by(|a, b| a.total_cmp(b));
-    match values.len() {
-        0 => 0.0,
-        n if n % 2 == 1 => values[n / 2],
-        n => (values[n / 2 - 1] + values[n / 2]) / 2.0,
-    }
+fn median(values: &[f64]) -> f64 {
+    crate::verdict::median(values).unwrap_or(0.0)
 }
 
 /// Runs one configuration in a fresh process of `exe`; with `keep_log`, records its input
@@ -690,12 +685,12 @@ fn summarize(configs: &[Config], runs: &[Run], reference_build: &str) -> Vec<Sum
     let medians: BTreeMap<&Config, f64> = configs
         .iter()
         .map(|c| {
-            let mut rates: Vec<f64> = runs
+            let rates: Vec<f64> = runs
                 .iter()
                 .filter(|r| &r.config == c && r.digest_ok)
                 .map(|r| r.events_per_sec)
                 .collect();
-            (c, median(&mut rates))
+            (c, median(&rates))
         })
         .collect();
     configs
@@ -731,9 +726,9 @@ fn summarize(configs: &[Config], runs: &[Run], reference_build: &str) -> Vec<Sum
                     .filter(|m| **m > 0.0 && median_rate > 0.0)
                     .map(|m| median_rate / m)
             };
-            let mut p50: Vec<f64> = good.iter().map(|r| r.latency_p50_ms).collect();
-            let mut p99: Vec<f64> = good.iter().map(|r| r.latency_p99_ms).collect();
-            let mut per_event: Vec<f64> = good
+            let p50: Vec<f64> = good.iter().map(|r| r.latency_p50_ms).collect();
+            let p99: Vec<f64> = good.iter().map(|r| r.latency_p99_ms).collect();
+            let per_event: Vec<f64> = good
                 .iter()
                 .filter(|r| r.events > 0)
                 .map(|r| r.log_bytes as f64 / r.events as f64)
@@ -754,10 +749,10 @@ fn summarize(configs: &[Config], runs: &[Run], reference_build: &str) -> Vec<Sum
                 ratio_to_baseline: (config.kind == "engine")
                     .then(|| ratio(&baseline))
                     .flatten(),
-                latency_p50_ms: median(&mut p50),
-                latency_p99_ms: median(&mut p99),
+                latency_p50_ms: median(&p50),
+                latency_p99_ms: median(&p99),
                 peak_memory_bytes: good.iter().map(|r| r.peak_memory_bytes).max().unwrap_or(0),
-                log_bytes_per_event: config.record.then(|| median(&mut per_event)),
+                log_bytes_per_event: config.record.then(|| median(&per_event)),
                 status,
                 first_changed_epoch: None,
                 verdicts: Vec::new(),

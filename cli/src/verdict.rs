@@ -104,7 +104,8 @@ impl Verdict {
     }
 }
 
-fn median(values: &[f64]) -> Option<f64> {
+/// The median of `values`; `None` for none.
+pub(crate) fn median(values: &[f64]) -> Option<f64> {
     let mut sorted = values.to_vec();
     sorted.sort_by(|a, b| a.total_cmp(b));
     match sorted.len() {

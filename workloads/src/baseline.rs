@@ -32,6 +32,15 @@ pub fn first_epoch_after(time_ms: u64, epoch_ms: u64) -> Epoch {
     first_epoch_from(time_ms.saturating_add(1), epoch_ms)
 }
 
+/// The first epoch after the window starting at `start_ms`, `size_ms` long, accepting
+/// events `lateness_ms` late: the window is complete there, and retracted.
+fn window_closes_at(start_ms: u64, size_ms: u64, lateness_ms: u64, epoch_ms: u64) -> Epoch {
+    first_epoch_from(
+        start_ms.saturating_add(size_ms).saturating_add(lateness_ms),
+        epoch_ms,
+    )
+}
+
 /// The time windows see for an event of `epoch`: its own time, or under the processing
 /// clock the start of the epoch it arrived in (Flink's PROCTIME).
 pub fn window_time(epochs: &EpochConfig, event_time_ms: u64, epoch: Epoch) -> u64 {
@@ -72,7 +81,7 @@ impl<K: Clone + Hash + Eq> WindowedSums<K> {
     }
 
     fn closes_at(&self, start: u64) -> Epoch {
-        first_epoch_from(start + self.size_ms + self.lateness_ms, self.epoch_ms)
+        window_closes_at(start, self.size_ms, self.lateness_ms, self.epoch_ms)
     }
 
     /// Adds `value` for `key` at event time `time_ms`, in epoch `epoch` (never decreasing).
@@ -204,7 +213,7 @@ impl<S: Default, R, F: Fn(u64, &S) -> Vec<(R, i64)>> WindowedRows<S, R, F> {
     }
 
     fn closes_at(&self, start: u64) -> Epoch {
-        first_epoch_from(start + self.size_ms + self.lateness_ms, self.epoch_ms)
+        window_closes_at(start, self.size_ms, self.lateness_ms, self.epoch_ms)
     }
 
     /// Changes window `start` at `epoch` (epochs never decrease), unless it has closed.
@@ -490,12 +499,7 @@ impl<K: Clone + Hash + Eq, S: Default, R: PartialEq> KeyedWindows<K, S, R> {
     }
 
     fn closes_at(&self, start: u64) -> Epoch {
-        first_epoch_from(
-            start
-                .saturating_add(self.size_ms)
-                .saturating_add(self.lateness_ms),
-            self.epoch_ms,
-        )
+        window_closes_at(start, self.size_ms, self.lateness_ms, self.epoch_ms)
     }
 
     /// Changes the state of `key` in the window holding `time_ms`, at `epoch` (epochs never
