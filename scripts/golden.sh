@@ -22,7 +22,9 @@ record() { # NAME ARGS...
     echo "kept     $log (golden logs are never re-recorded)"
     return
   fi
-  "$@" --record "$log" --quiet > /dev/null 2>&1 || true
+  # --record-full: a golden log keeps its events, so it replays whatever becomes of the
+  # generator that made them.
+  "$@" --record "$log" --record-full --quiet > /dev/null 2>&1 || true
   echo "recorded $log ($(wc -c < "$log") bytes)"
 }
 

@@ -80,9 +80,10 @@ pub struct CompareArgs {
     /// Epoch lengths in ms, comma-separated [default: each workload's].
     #[arg(long, value_delimiter = ',')]
     pub epoch_ms: Vec<u64>,
-    /// Recording to an input log: off, on, or both (off,on).
+    /// Recording to an input log: off, on (generated input by index), full (every event
+    /// kept, `--record-full`), or several (off,on,full).
     #[arg(long, value_delimiter = ',', default_value = "off")]
-    pub record: Vec<OnOff>,
+    pub record: Vec<Recording>,
     /// Runs per configuration (interleaved across configurations).
     #[arg(long, default_value_t = 3)]
     pub repeat: usize,
@@ -117,11 +118,44 @@ pub struct CompareArgs {
     pub inject_mismatch: Option<usize>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, serde::Serialize)]
+/// Whether a compared run records its input, and how.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, ValueEnum, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum OnOff {
+pub enum Recording {
     Off,
+    /// `--record` (generated input by index).
     On,
+    /// `--record --record-full`.
+    Full,
+}
+
+impl Recording {
+    /// As a label shows it: nothing, ` rec`, ` rec full`.
+    pub fn suffix(self) -> &'static str {
+        match self {
+            Recording::Off => "",
+            Recording::On => " rec",
+            Recording::Full => " rec full",
+        }
+    }
+
+    /// As `--record` and results.csv spell it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Recording::Off => "off",
+            Recording::On => "on",
+            Recording::Full => "full",
+        }
+    }
+
+    /// From a saved results.json: a name, or (before `full`) a bool.
+    pub fn from_json(value: &serde_json::Value) -> Self {
+        match (value.as_bool(), value.as_str()) {
+            (Some(true), _) | (_, Some("on")) => Recording::On,
+            (_, Some("full")) => Recording::Full,
+            _ => Recording::Off,
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -299,9 +333,15 @@ pub struct RunArgs {
     /// Workload parameter, NAME=VALUE (repeatable).
     #[arg(long = "param", short = 'p', value_name = "NAME=VALUE")]
     pub params: Vec<String>,
-    /// Record the input, as it enters the dataflow, to an input log that `reprise replay` reproduces.
+    /// Record the input, as it enters the dataflow, to an input log that `reprise replay`
+    /// reproduces. Generated input is recorded by index (a replay makes it again with the
+    /// workload's generator, and checks it): a few bytes a block, next to no cost.
     #[arg(long, value_name = "LOG")]
     pub record: Option<PathBuf>,
+    /// Keep generated events themselves in the log, not their indices: a self-contained
+    /// log (a golden log, say) that replays without the generator, and faster.
+    #[arg(long, requires = "record")]
+    pub record_full: bool,
     /// Also record each epoch's output rows in the log: a replay that differs then prints
     /// the rows expected and the rows produced at the first differing epoch.
     #[arg(long, requires = "record")]

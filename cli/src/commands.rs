@@ -322,6 +322,7 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             path: path.clone(),
             header,
             compress: !args.no_compress,
+            full: args.record_full,
         });
         config.record_output = args.record_output;
     }

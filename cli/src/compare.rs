@@ -11,7 +11,7 @@ use anyhow::{Context, bail};
 use reprise_engine::log::scan;
 use serde::Serialize;
 
-use crate::args::{CompareArgs, OnOff};
+use crate::args::{CompareArgs, Recording};
 use crate::commands::{EXIT_MISMATCH, find_workload, print};
 use crate::report::human_rate;
 use crate::verdict::Verdict;
@@ -26,7 +26,7 @@ pub struct Config {
     pub kind: &'static str,
     pub workers: usize,
     pub epoch_ms: u64,
-    pub record: bool,
+    pub record: Recording,
     /// The swept parameters' values (`--param NAME=V1,V2`), as NAME=VALUE.
     pub params: Vec<String>,
     /// The input when `--input` lists several (`gen` for the generated one); else empty.
@@ -60,7 +60,7 @@ impl Config {
                 self.workload,
                 self.workers,
                 self.epoch_ms,
-                if self.record { " rec" } else { "" }
+                self.record.suffix()
             ),
         }
     }
@@ -76,7 +76,7 @@ impl Config {
             },
             self.workers,
             self.epoch_ms,
-            if self.record { " rec" } else { "" },
+            self.record.suffix(),
             self.axes()
         )
     }
@@ -293,8 +293,11 @@ fn run_once(
         command.arg("--record").arg(keep);
     } else if config.kind == "baseline" {
         command.arg("--baseline-only");
-    } else if config.record {
+    } else if config.record != Recording::Off {
         command.arg("--record").arg(&log);
+        if config.record == Recording::Full {
+            command.arg("--record-full");
+        }
     }
     #[cfg(feature = "test-hooks")]
     if args.inject_mismatch == Some(number) {
@@ -355,11 +358,11 @@ pub fn compare(args: CompareArgs) -> anyhow::Result<ExitCode> {
                     input: input.clone(),
                 };
                 if args.baseline {
-                    configs.push(config("baseline", 1, false));
+                    configs.push(config("baseline", 1, Recording::Off));
                 }
                 for &workers in &args.workers {
                     for record in &args.record {
-                        configs.push(config("engine", workers, *record == OnOff::On));
+                        configs.push(config("engine", workers, *record));
                     }
                 }
             }
@@ -461,7 +464,7 @@ pub fn compare(args: CompareArgs) -> anyhow::Result<ExitCode> {
         let config = &changed.config;
         let engine = Config {
             kind: "engine",
-            record: false,
+            record: Recording::Off,
             ..config.clone()
         };
         let reference = engine.on(&builds[0].name);
@@ -643,7 +646,7 @@ impl SavedRuns {
                 },
                 workers: number("workers") as usize,
                 epoch_ms: number("epoch_ms"),
-                record: run["record"].as_bool().unwrap_or(false),
+                record: Recording::from_json(&run["record"]),
                 params: run["params"]
                     .as_array()
                     .into_iter()
@@ -717,7 +720,7 @@ fn summarize(configs: &[Config], runs: &[Run], reference_build: &str) -> Vec<Sum
             let baseline = Config {
                 kind: "baseline",
                 workers: 1,
-                record: false,
+                record: Recording::Off,
                 ..config.clone()
             };
             let ratio = |other: &Config| {
@@ -752,7 +755,7 @@ fn summarize(configs: &[Config], runs: &[Run], reference_build: &str) -> Vec<Sum
                 latency_p50_ms: median(&p50),
                 latency_p99_ms: median(&p99),
                 peak_memory_bytes: good.iter().map(|r| r.peak_memory_bytes).max().unwrap_or(0),
-                log_bytes_per_event: config.record.then(|| median(&per_event)),
+                log_bytes_per_event: (config.record != Recording::Off).then(|| median(&per_event)),
                 status,
                 first_changed_epoch: None,
                 verdicts: Vec::new(),
@@ -786,7 +789,7 @@ fn table(summary: &[Summary]) -> String {
             },
             s.peak_memory_bytes as f64 / 1048576.0,
             s.log_bytes_per_event
-                .map_or("-".to_string(), |b| format!("{b:.1}")),
+                .map_or("-".to_string(), crate::report::bytes_per_event),
             match s.first_changed_epoch {
                 Some(epoch) => format!("{} at epoch {epoch}", s.status),
                 None => s.status.to_string(),
@@ -851,7 +854,7 @@ fn write_results(dir: &Path, results: &Results) -> anyhow::Result<()> {
             c.kind.to_string(),
             c.workers.to_string(),
             c.epoch_ms.to_string(),
-            c.record.to_string(),
+            c.record.name().to_string(),
             c.params.join(" "),
             c.input.clone(),
             r.repeat.to_string(),

@@ -578,6 +578,15 @@ pub fn inspect(args: InspectArgs) -> anyhow::Result<ExitCode> {
         line("recording", format!("{:016x}", h.recording_id));
         line("program", h.program.clone());
     }
+    if scan.generated_blocks > 0 {
+        line(
+            "generated",
+            format!(
+                "{} blocks recorded by index: a replay makes their events again with `{}`'s generator, and checks them",
+                scan.generated_blocks, h.workload
+            ),
+        );
+    }
     if scan.output_row_blocks > 0 {
         line(
             "output rows",

@@ -255,9 +255,10 @@ impl RunReport {
             line(
                 "input log",
                 format!(
-                    "{} ({}, {per_event:.1} bytes/event)",
+                    "{} ({}, {} bytes/event)",
                     record.path,
-                    human_bytes(record.bytes)
+                    human_bytes(record.bytes),
+                    bytes_per_event(per_event)
                 ),
             );
         }
@@ -355,4 +356,14 @@ pub fn human_bytes(bytes: u64) -> String {
     } else {
         format!("{bytes} B")
     }
+}
+
+/// Log bytes per event, to two significant digits below 1 (a log of generated input holds
+/// a few bytes per thousand events): `61.2`, `0.0024`.
+pub fn bytes_per_event(bytes: f64) -> String {
+    if bytes >= 1.0 || bytes <= 0.0 {
+        return format!("{bytes:.1}");
+    }
+    let decimals = (-bytes.log10().floor()) as usize + 1;
+    format!("{bytes:.decimals$}")
 }

@@ -292,6 +292,7 @@ pub fn shrink(args: ShrinkArgs) -> anyhow::Result<ExitCode> {
             path: candidate.clone(),
             header: header.clone(),
             compress: true,
+            full: true,
         },
         workers,
         panic_message: None,
@@ -364,6 +365,7 @@ pub fn shrink(args: ShrinkArgs) -> anyhow::Result<ExitCode> {
                 path: args.output.clone(),
                 header,
                 compress: true,
+                full: true,
             },
             &epochs_kept,
         )

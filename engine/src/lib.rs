@@ -77,4 +77,4 @@ pub use error::EngineError;
 pub use job::{Job, JobContext, NoBaseline, Record};
 pub use params::{ParamSpec, Params};
 pub use run::{Progress, RunConfig, RunResult, run};
-pub use source::{RecordedEpochs, Records, Source, SourceError};
+pub use source::{Generate, RecordedEpochs, Records, Source, SourceError};

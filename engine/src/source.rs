@@ -36,6 +36,9 @@ impl SourceError {
 /// Records read in order, each either an event or the reason it could not be read.
 pub type Records<E> = Box<dyn Iterator<Item = Result<E, SourceError>> + Send>;
 
+/// A generator: event `i` of a generated input, a pure function of `i`.
+pub type Generate<E> = std::sync::Arc<dyn Fn(u64) -> E + Send + Sync>;
+
 /// Recorded epochs in order, each with its encoded events blocks.
 pub type RecordedEpochs =
     Box<dyn Iterator<Item = Result<(Epoch, Vec<EncodedEvents>), EngineError>> + Send>;
@@ -47,7 +50,7 @@ pub enum Source<E> {
         /// How many events.
         events: u64,
         /// The generator: a pure function of the index.
-        generate: std::sync::Arc<dyn Fn(u64) -> E + Send + Sync>,
+        generate: Generate<E>,
     },
     /// Records read in order; epochs are assigned in that order by the run's clock.
     Read {
@@ -62,6 +65,9 @@ pub enum Source<E> {
         name: String,
         /// The epochs; workers decode the blocks, in parallel.
         epochs: RecordedEpochs,
+        /// The recording's generator, for a log of generated input that holds its events'
+        /// indices rather than the events (see [`crate::log::EncodedEvents::replay`]).
+        generate: Option<Generate<E>>,
     },
 }
 

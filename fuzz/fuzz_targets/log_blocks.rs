@@ -28,7 +28,7 @@ fuzz_target!(|data: &[u8]| {
     std::fs::write(&path, &data).unwrap();
     let scanned = reprise_engine::log::scan(&path);
     let mut events = 0u64;
-    let read = reprise_engine::log::epochs::<(u64, String)>(&path, None).map(|epochs| {
+    let read = reprise_engine::log::epochs::<(u64, String)>(&path, None, None).map(|epochs| {
         for epoch in epochs {
             match epoch {
                 Ok((_, batch)) => events += batch.len() as u64,

@@ -327,6 +327,8 @@ fn a_run_killed_with_sigkill_leaves_a_log_whose_complete_epochs_replay() {
             "2",
             "--record",
             &log,
+            // The test waits for the log to grow: keep every event.
+            "--record-full",
             "-q",
         ])
         .stdout(std::process::Stdio::null())

@@ -255,6 +255,8 @@ fn killing_one_process_stops_the_others_with_an_error_naming_it_and_the_log_repl
                 "1",
                 "--record",
                 &log,
+                // The test waits for the log to grow: keep every event.
+                "--record-full",
             ])
             .args([
                 "--processes",
@@ -320,7 +322,7 @@ where
         reprise_engine::io::read_records::<E>(reader, reprise_engine::io::FileFormat::Csv)
             .map(|event| serde_json::to_string(&event.unwrap()).unwrap())
             .collect();
-    let mut logged: Vec<String> = reprise_engine::log::epochs::<E>(log.as_ref(), None)
+    let mut logged: Vec<String> = reprise_engine::log::epochs::<E>(log.as_ref(), None, None)
         .unwrap()
         .flat_map(|epoch| epoch.unwrap().1)
         .map(|event| serde_json::to_string(&event).unwrap())

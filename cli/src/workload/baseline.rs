@@ -8,7 +8,7 @@ use reprise_engine::digest::{DigestBuilder, DigestLog, record_hash};
 use reprise_engine::output::{OutputFile, OutputSpec, OutputStats};
 use reprise_engine::{Clock, EngineError, Epoch, EpochConfig, EventClock, NoBaseline, Params};
 
-use super::input::open_records;
+use super::input::{log_generator, open_records};
 use super::{Definition, Input};
 
 /// The result of a baseline run.
@@ -77,7 +77,8 @@ pub(crate) fn run_baseline<D: Definition>(
                 events = *count;
             }
             Input::Log { path, until } => {
-                let mut stream = reprise_engine::log::epochs::<D::Event>(path, *until)?
+                let generate = log_generator::<D>(path)?;
+                let mut stream = reprise_engine::log::epochs(path, *until, generate)?
                     .map_while(|epoch| match epoch {
                         Ok((epoch, events)) => Some(events.into_iter().map(move |e| (epoch, e))),
                         Err(e) => {

@@ -2,13 +2,13 @@
 
 use std::fs::File;
 use std::io::Read;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use reprise_datasets::Generator;
 use reprise_engine::io::{FileFormat, FormatError, decode_record, read_checked_records};
 use reprise_engine::{
-    Clock, EngineError, Epoch, Job, Records, Source, SourceError, check_event_time,
+    Clock, EngineError, Epoch, Generate, Job, Records, Source, SourceError, check_event_time,
 };
 use reprise_kafka::{Bounds, KafkaUrl, Order};
 
@@ -112,10 +112,29 @@ impl Input {
                 Source::Replay {
                     name: path.display().to_string(),
                     epochs: Box::new(epochs),
+                    generate: log_generator::<D>(path)?,
                 }
             }
         })
     }
+}
+
+/// The generator that made a log's input, if it was generated: a log of generated input
+/// recorded by index is replayed by making its events again (and checking them).
+pub(crate) fn log_generator<D: Definition>(
+    path: &Path,
+) -> Result<Option<Generate<D::Event>>, EngineError> {
+    let header = reprise_engine::log::read_header(path)?;
+    let Some(seed) = header.seed else {
+        return Ok(None);
+    };
+    let overrides: Vec<String> = header
+        .params
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    let data = D::dataset(&D::INFO.parse_params(&overrides)?, seed)?;
+    Ok(Some(Arc::new(move |i| data.generate(i))))
 }
 
 /// Refuses CSV for a workload whose events are nested.

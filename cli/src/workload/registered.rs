@@ -14,7 +14,7 @@ use reprise_engine::{
 };
 
 use super::baseline::{BaselineResult, run_baseline};
-use super::input::check_format;
+use super::input::{check_format, log_generator};
 use super::{Definition, Input, WorkloadInfo};
 
 /// A runnable workload, behind a trait object so the registry can list them all.
@@ -201,7 +201,7 @@ impl<D: Definition> Workload for Registered<D> {
     ) -> Result<u64, EngineError> {
         check_format(&D::INFO, format)?;
         let mut failure = None;
-        let events = reprise_engine::log::epochs::<D::Event>(log, epoch)?
+        let events = reprise_engine::log::epochs(log, epoch, log_generator::<D>(log)?)?
             .map_while(|read| read.map_err(|e| failure = Some(e)).ok())
             .filter(|(e, _)| epoch.is_none_or(|wanted| *e == wanted))
             .flat_map(|(_, events)| events);
@@ -234,7 +234,7 @@ impl<D: Definition> Workload for Registered<D> {
     }
 
     fn log_events(&self, log: &Path) -> Result<EncodedEpochs, EngineError> {
-        reprise_engine::log::epochs::<D::Event>(log, None)?
+        reprise_engine::log::epochs(log, None, log_generator::<D>(log)?)?
             .map(|read| {
                 let (epoch, events) = read?;
                 let encoded = events

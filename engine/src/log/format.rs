@@ -41,6 +41,9 @@ pub enum BlockKind {
     OutputDigests = 4,
     /// [`LogEnd`]: the run ended.
     End = 5,
+    /// [`GeneratedEvents`]: events of one epoch that the workload's generator makes
+    /// again on replay, by index, with the checksum they had when recorded.
+    Generated = 6,
 }
 
 /// The first ancillary block kind (see [`BlockKind`]).
@@ -60,8 +63,73 @@ impl BlockKind {
             3 => BlockKind::InputClosed,
             4 => BlockKind::OutputDigests,
             5 => BlockKind::End,
+            6 => BlockKind::Generated,
             _ => return None,
         })
+    }
+}
+
+/// A generated-events block holds at most this many events: like an events block's
+/// 128 KiB, small enough that an epoch's blocks spread over the workers of a replay.
+pub const GENERATED_BLOCK_EVENTS: u64 = 16 << 10;
+
+/// Events that a generator (a pure function of the event index) makes again on replay:
+/// `generate(first + i * step)` for `i < count`, all of `epoch`. A generated run records
+/// these instead of the events: a few bytes per block instead of every event.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GeneratedEvents {
+    /// The epoch the events were fed at.
+    pub epoch: Epoch,
+    /// The first event's index.
+    pub first: u64,
+    /// The distance between consecutive indices (the recording's worker count).
+    pub step: u64,
+    /// How many events.
+    pub count: u64,
+    /// The [`events_checksum`] of the events' encoding, back to back, as an events block
+    /// of the same events would have: a replay whose generator makes other events stops
+    /// at the first block that differs.
+    pub checksum: u64,
+}
+
+impl GeneratedEvents {
+    /// The indices of the events, in order.
+    pub fn indices(&self) -> impl Iterator<Item = u64> + use<> {
+        let (first, step) = (self.first, self.step);
+        (0..self.count).map(move |i| first + i * step)
+    }
+}
+
+/// Appends one event's postcard encoding to `buf`, as events blocks hold it.
+pub fn encode_event<E: Serialize>(event: &E, buf: &mut Vec<u8>) {
+    postcard::serialize_with_flavor(event, AppendTo(buf)).expect("events are plain serde data");
+}
+
+/// A postcard output that appends to a buffer in place: encoding an event neither moves
+/// the buffer (as `to_extend` does) nor calls `write_all` per byte (as `to_io` does).
+struct AppendTo<'a>(&'a mut Vec<u8>);
+
+impl postcard::ser_flavors::Flavor for AppendTo<'_> {
+    type Output = ();
+
+    fn try_extend(&mut self, data: &[u8]) -> postcard::Result<()> {
+        // Varints arrive as slices of 1 to 10 bytes: pushing them one by one beats a
+        // call to `memmove` per slice.
+        if data.len() <= 10 {
+            data.iter().for_each(|&byte| self.0.push(byte));
+        } else {
+            self.0.extend_from_slice(data);
+        }
+        Ok(())
+    }
+
+    fn try_push(&mut self, byte: u8) -> postcard::Result<()> {
+        self.0.push(byte);
+        Ok(())
+    }
+
+    fn finalize(self) -> postcard::Result<()> {
+        Ok(())
     }
 }
 

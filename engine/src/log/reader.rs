@@ -15,11 +15,12 @@ use serde::de::DeserializeOwned;
 
 use super::format::{
     BlockKind, Codec, EpochChecks, FILE_HEADER_LEN, FIRST_ANCILLARY_KIND, FORMAT_VERSION,
-    FRAME_HEADER_LEN, InputClosed, LogEnd, LogHeader, MAGIC, MAX_BLOCK_BYTES,
-    OLDEST_READABLE_VERSION, OUTPUT_ROWS_KIND, OutputDigests, decode_exactly, events_checksum,
+    FRAME_HEADER_LEN, GENERATED_BLOCK_EVENTS, GeneratedEvents, InputClosed, LogEnd, LogHeader,
+    MAGIC, MAX_BLOCK_BYTES, OLDEST_READABLE_VERSION, OUTPUT_ROWS_KIND, OutputDigests,
+    decode_exactly, encode_event, events_checksum,
 };
 use crate::digest::{DigestLog, EpochDigest};
-use crate::{EngineError, Epoch};
+use crate::{EngineError, Epoch, Generate};
 
 /// One block, checked and decompressed.
 struct Block {
@@ -318,15 +319,15 @@ impl<T: Default> EpochAssembler<T> {
         }
     }
 
-    /// An events block of `epoch` with `count` events whose bytes are `events`; returns
-    /// the epoch's gathered value to add the block to.
+    /// An events block of `epoch` with `count` events whose checksum is `checksum`;
+    /// returns the epoch's gathered value to add the block to.
     fn events(
         &mut self,
         reader: &BlockReader,
         block: &Block,
         epoch: Epoch,
         count: u64,
-        events: &[u8],
+        checksum: u64,
     ) -> Result<&mut T, EngineError> {
         if epoch < self.closed_before {
             return Err(reader.corrupt(
@@ -336,9 +337,9 @@ impl<T: Default> EpochAssembler<T> {
                 ),
             ));
         }
-        let (events_so_far, checksum, value) = self.pending.entry(epoch).or_default();
+        let (events_so_far, sum, value) = self.pending.entry(epoch).or_default();
         *events_so_far += count;
-        *checksum = checksum.wrapping_add(events_checksum(events));
+        *sum = sum.wrapping_add(checksum);
         Ok(value)
     }
 
@@ -435,6 +436,9 @@ pub struct LogScan {
     pub file_bytes: u64,
     /// Blocks of recorded output rows (`--record-output`); 0 when none were recorded.
     pub output_row_blocks: u64,
+    /// Blocks of generated events, recorded by index: a replay makes their events again
+    /// with the workload's generator. 0 in a log that holds every event.
+    pub generated_blocks: u64,
 }
 
 impl LogScan {
@@ -461,6 +465,7 @@ fn scan_part(path: &Path) -> Result<LogScan, EngineError> {
         truncated_at: None,
         file_bytes: 0,
         output_row_blocks: 0,
+        generated_blocks: 0,
     };
     let mut epochs: EpochAssembler<u64> = EpochAssembler::new();
     let mut end_offset = 0;
@@ -481,9 +486,15 @@ fn scan_part(path: &Path) -> Result<LogScan, EngineError> {
             }
             Some(BlockKind::Events) => {
                 let (epoch, count, start) = events_header(&reader, &block)?;
-                let bytes =
-                    epochs.events(&reader, &block, epoch, count, &block.payload[start..])?;
-                *bytes += block.stored_len;
+                let checksum = events_checksum(&block.payload[start..]);
+                *epochs.events(&reader, &block, epoch, count, checksum)? += block.stored_len;
+            }
+            Some(BlockKind::Generated) => {
+                let generated = generated_header(&reader, &block)?;
+                let (epoch, count) = (generated.epoch, generated.count);
+                let checksum = generated.checksum;
+                *epochs.events(&reader, &block, epoch, count, checksum)? += block.stored_len;
+                scan.generated_blocks += 1;
             }
             Some(BlockKind::InputClosed) => {
                 let (before, checks) = reader.marker(&block)?;
@@ -555,17 +566,45 @@ fn events_header(reader: &BlockReader, block: &Block) -> Result<(Epoch, u64, usi
     Ok((epoch, count, block.payload.len() - rest.len()))
 }
 
-/// One events block as recorded: decoded by whichever worker replays it, so decoding
-/// runs in parallel.
+/// A generated-events block's payload. A block of no events, or whose indices overflow, is
+/// corrupt (a writer never makes one).
+fn generated_header(reader: &BlockReader, block: &Block) -> Result<GeneratedEvents, EngineError> {
+    let generated: GeneratedEvents = reader.decode(block, "generated-events")?;
+    let last = generated
+        .count
+        .checked_sub(1)
+        .and_then(|n| n.checked_mul(generated.step))
+        .and_then(|span| span.checked_add(generated.first));
+    if last.is_none() || generated.count > GENERATED_BLOCK_EVENTS {
+        return Err(reader.corrupt(
+            block.offset,
+            format!(
+                "generated-events block of {} events from index {} by {} is out of bounds",
+                generated.count, generated.first, generated.step
+            ),
+        ));
+    }
+    Ok(generated)
+}
+
+/// One events block as recorded: decoded (or, for generated events, made again) by
+/// whichever worker replays it, so that work runs in parallel.
 #[derive(Debug)]
 pub struct EncodedEvents {
     path: std::sync::Arc<str>,
     offset: u64,
     epoch: Epoch,
     count: u64,
-    /// The events, after the block's `(epoch, count)` header.
-    payload: Vec<u8>,
-    start: usize,
+    events: BlockEvents,
+}
+
+/// What an events block holds.
+#[derive(Debug)]
+enum BlockEvents {
+    /// The events, encoded from `payload[start..]`.
+    Stored { payload: Vec<u8>, start: usize },
+    /// The indices of generated events, and their checksum.
+    Generated(GeneratedEvents),
 }
 
 impl EncodedEvents {
@@ -579,18 +618,30 @@ impl EncodedEvents {
         self.count == 0
     }
 
-    /// Decodes the events, calling `each` on every one; an error names the block.
-    pub fn decode<E: DeserializeOwned>(&self, mut each: impl FnMut(E)) -> Result<(), EngineError> {
-        let corrupt = |message: String| EngineError::Log {
+    fn corrupt(&self, message: String) -> EngineError {
+        EngineError::Log {
             path: self.path.to_string(),
             offset: self.offset,
             epoch: self.epoch,
             message,
+        }
+    }
+
+    /// Decodes the events, calling `each` on every one; an error names the block. A block
+    /// of generated events needs their generator: see [`EncodedEvents::replay`].
+    pub fn decode<E: DeserializeOwned>(&self, mut each: impl FnMut(E)) -> Result<(), EngineError> {
+        let (payload, start) = match &self.events {
+            BlockEvents::Stored { payload, start } => (payload, *start),
+            BlockEvents::Generated(_) => {
+                return Err(self.corrupt(
+                    "this block records generated events by index: making them again needs the workload's generator".into(),
+                ));
+            }
         };
-        let mut rest = &self.payload[self.start..];
+        let mut rest = &payload[start..];
         for _ in 0..self.count {
             let (event, tail) = postcard::take_from_bytes::<E>(rest).map_err(|e| {
-                corrupt(format!(
+                self.corrupt(format!(
                     "events block does not decode as this workload's events: {e}"
                 ))
             })?;
@@ -598,7 +649,47 @@ impl EncodedEvents {
             rest = tail;
         }
         if !rest.is_empty() {
-            return Err(corrupt("events block has trailing bytes".into()));
+            return Err(self.corrupt("events block has trailing bytes".into()));
+        }
+        Ok(())
+    }
+
+    /// The block's events, calling `each` on every one: decoded, or made again by
+    /// `generate` (the recording's generator) and checked against the recorded checksum.
+    /// A generator that makes other events than it did when the log was recorded is an
+    /// error that says so, before the epoch can complete.
+    pub fn replay<E: DeserializeOwned + Serialize>(
+        &self,
+        generate: Option<&Generate<E>>,
+        mut each: impl FnMut(E),
+    ) -> Result<(), EngineError> {
+        let BlockEvents::Generated(generated) = &self.events else {
+            return self.decode(each);
+        };
+        let Some(generate) = generate else {
+            return self.decode(each);
+        };
+        thread_local! {
+            static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+        }
+        let checksum = SCRATCH.with(|scratch| {
+            let mut scratch = scratch.borrow_mut();
+            scratch.clear();
+            for index in generated.indices() {
+                let event = generate(index);
+                encode_event(&event, &mut scratch);
+                each(event);
+            }
+            events_checksum(&scratch)
+        });
+        if checksum != generated.checksum {
+            return Err(self.corrupt(format!(
+                "the events at indices {}, {}, ... ({} events) differ from the recorded ones (checksum {checksum:016x}, recorded {:016x}): the workload's generator makes other events than when this log was recorded, or the block was altered. Replay with the build that recorded it (`reprise inspect` shows its git revision), or record again; `--record-full` keeps the events themselves in a log",
+                generated.first,
+                generated.first + generated.step,
+                generated.count,
+                generated.checksum
+            )));
         }
         Ok(())
     }
@@ -622,8 +713,10 @@ pub fn recorded_rows(path: &Path, epoch: Epoch) -> Result<Option<Vec<EncodedEven
                 offset: block.offset,
                 epoch,
                 count,
-                payload: block.payload,
-                start,
+                events: BlockEvents::Stored {
+                    payload: block.payload,
+                    start,
+                },
             });
         }
     }
@@ -685,14 +778,29 @@ fn read_block(
     match block.kind {
         Some(BlockKind::Events) => {
             let (epoch, count, start) = events_header(reader, &block)?;
-            let blocks = pending.events(reader, &block, epoch, count, &block.payload[start..])?;
+            let checksum = events_checksum(&block.payload[start..]);
+            let blocks = pending.events(reader, &block, epoch, count, checksum)?;
             blocks.push(EncodedEvents {
                 path: std::sync::Arc::clone(name),
                 offset: block.offset,
                 epoch,
                 count,
-                payload: block.payload,
-                start,
+                events: BlockEvents::Stored {
+                    payload: block.payload,
+                    start,
+                },
+            });
+        }
+        Some(BlockKind::Generated) => {
+            let generated = generated_header(reader, &block)?;
+            let (epoch, count) = (generated.epoch, generated.count);
+            let blocks = pending.events(reader, &block, epoch, count, generated.checksum)?;
+            blocks.push(EncodedEvents {
+                path: std::sync::Arc::clone(name),
+                offset: block.offset,
+                epoch,
+                count,
+                events: BlockEvents::Generated(generated),
             });
         }
         Some(BlockKind::InputClosed) => {
@@ -706,17 +814,20 @@ fn read_block(
     Ok(())
 }
 
-/// The complete epochs of a log, in order, each with all its events decoded.
-pub fn epochs<E: DeserializeOwned + Send + 'static>(
+/// The complete epochs of a log, in order, each with all its events: decoded, or, in a
+/// log of generated input recorded by index, made again by `generate` (the recording's
+/// generator) and checked.
+pub fn epochs<E: DeserializeOwned + Serialize + Send + 'static>(
     path: &Path,
     until: Option<Epoch>,
+    generate: Option<Generate<E>>,
 ) -> Result<impl Iterator<Item = Result<(Epoch, Vec<E>), EngineError>> + Send + 'static, EngineError>
 {
-    Ok(epoch_blocks(path, until)?.map(|epoch| {
+    Ok(epoch_blocks(path, until)?.map(move |epoch| {
         let (epoch, blocks) = epoch?;
         let mut events = Vec::with_capacity(blocks.iter().map(|b| b.len() as usize).sum());
         for block in &blocks {
-            block.decode(|event| events.push(event))?;
+            block.replay(generate.as_ref(), |event| events.push(event))?;
         }
         Ok((epoch, events))
     }))
@@ -829,6 +940,7 @@ pub fn scan(path: &Path) -> Result<LogScan, EngineError> {
             .output_complete_before
             .min(scanned.output_complete_before);
         whole.output_row_blocks += scanned.output_row_blocks;
+        whole.generated_blocks += scanned.generated_blocks;
         whole.digests.merge(&scanned.digests);
         for (epoch, input) in scanned.epochs {
             let entry = whole.epochs.entry(epoch).or_default();

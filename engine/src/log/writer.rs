@@ -9,8 +9,9 @@ use std::sync::mpsc::{Receiver, Sender};
 use serde::Serialize;
 
 use super::format::{
-    BlockKind, InputClosed, LogEnd, LogHeader, OutputDigests, TARGET_EVENTS_BLOCK_BYTES, encode,
-    events_checksum, file_header, frame,
+    BlockKind, GENERATED_BLOCK_EVENTS, GeneratedEvents, InputClosed, LogEnd, LogHeader,
+    OutputDigests, TARGET_EVENTS_BLOCK_BYTES, encode, encode_event, events_checksum, file_header,
+    frame,
 };
 use crate::digest::{DigestLog, EpochDigest};
 use crate::{EngineError, Epoch};
@@ -18,13 +19,17 @@ use crate::{EngineError, Epoch};
 /// What workers send the log writer.
 #[derive(Debug)]
 pub(crate) enum LogMessage {
-    /// A framed events block of `epoch`, with `count` events and their checksum.
+    /// The payload of an events block of `epoch` (`(epoch, count)`, then the events),
+    /// with `count` events and their checksum; the writer frames and compresses it.
     Events {
-        block: Vec<u8>,
+        payload: Vec<u8>,
         epoch: Epoch,
         count: u64,
         checksum: u64,
     },
+    /// Generated events, by index, without their checksum: the writer makes them again to
+    /// checksum them, off the workers' path.
+    Generated(GeneratedEvents),
     /// A worker has recorded every event of the epochs before `before`.
     InputClosed { worker: usize, before: Epoch },
     /// A worker's sink finished `epoch` with this digest share.
@@ -39,6 +44,24 @@ pub(crate) enum LogMessage {
     OutputRows { encode: EncodeRows },
     /// The run is over; sent by the driving thread after the workers stopped.
     End(LogEnd),
+}
+
+/// Checksums generated events by making them again: the run's generator, on the log
+/// writer's thread.
+pub(crate) type ChecksumGenerated = Box<dyn FnMut(&GeneratedEvents) -> u64 + Send>;
+
+/// The checksum of `generate`'s events at `block`'s indices, as an events block of them
+/// would have; `buf` is scratch space.
+pub fn generated_checksum<E: Serialize>(
+    generate: &dyn Fn(u64) -> E,
+    block: &GeneratedEvents,
+    buf: &mut Vec<u8>,
+) -> u64 {
+    buf.clear();
+    for index in block.indices() {
+        encode_event(&generate(index), buf);
+    }
+    events_checksum(buf)
 }
 
 /// Frames a worker's output rows as a log block, when called.
@@ -59,6 +82,10 @@ pub struct RecordSpec {
     pub header: LogHeader,
     /// Compress blocks with LZ4.
     pub compress: bool,
+    /// Keep generated events themselves (`--record-full`): a self-contained log that
+    /// replays without the generator. Otherwise a generated run records each block's
+    /// indices and checksum, and a replay makes the events again.
+    pub full: bool,
 }
 
 /// What was recorded.
@@ -70,42 +97,74 @@ pub struct RecordStats {
     pub bytes: u64,
 }
 
-/// One worker's recorder: encodes the events it feeds, one epoch at a time.
+/// One worker's recorder: encodes the events it feeds, one epoch at a time, or, for
+/// generated events, notes their indices.
 #[derive(Debug)]
 pub(crate) struct Recorder {
     worker: usize,
-    compress: bool,
     log: Sender<LogMessage>,
     epoch: Epoch,
     count: u64,
     encoded: Vec<u8>,
+    /// Encode generated events too, rather than note their indices.
+    full: bool,
+    /// The generated events noted since the last block.
+    generated: Option<GeneratedEvents>,
 }
 
 impl Recorder {
-    pub(crate) fn new(worker: usize, compress: bool, log: Sender<LogMessage>) -> Self {
+    pub(crate) fn new(worker: usize, full: bool, log: Sender<LogMessage>) -> Self {
         Self {
             worker,
-            compress,
             log,
             epoch: 0,
             count: 0,
             encoded: Vec::new(),
+            full,
+            generated: None,
         }
     }
 
     /// Records one event of the current epoch.
     pub(crate) fn record<E: Serialize>(&mut self, event: &E) {
-        postcard::serialize_with_flavor(event, AppendTo(&mut self.encoded))
-            .expect("events are plain serde data");
+        encode_event(event, &mut self.encoded);
         self.count += 1;
         if self.encoded.len() >= TARGET_EVENTS_BLOCK_BYTES {
             self.flush();
         }
     }
 
+    /// Records the generated event `index` (the one after the last, `step` on, as a rule)
+    /// of the current epoch: by index, unless the log keeps every event.
+    #[inline]
+    pub(crate) fn record_generated<E: Serialize>(&mut self, index: u64, step: u64, event: &E) {
+        if self.full {
+            return self.record(event);
+        }
+        match &mut self.generated {
+            Some(block)
+                if block.first + block.count * block.step == index
+                    && block.count < GENERATED_BLOCK_EVENTS =>
+            {
+                block.count += 1
+            }
+            _ => {
+                self.flush_generated();
+                self.generated = Some(GeneratedEvents {
+                    epoch: self.epoch,
+                    first: index,
+                    step,
+                    count: 1,
+                    checksum: 0,
+                });
+            }
+        }
+    }
+
     /// The input moved on to `epoch`: everything before it is recorded.
     pub(crate) fn advance(&mut self, epoch: Epoch) {
         self.flush();
+        self.flush_generated();
         self.epoch = epoch;
         let _ = self.log.send(LogMessage::InputClosed {
             worker: self.worker,
@@ -121,7 +180,7 @@ impl Recorder {
         let mut payload = encode(&(self.epoch, self.count));
         payload.extend_from_slice(&self.encoded);
         let _ = self.log.send(LogMessage::Events {
-            block: frame(BlockKind::Events, &payload, self.compress),
+            payload,
             epoch: self.epoch,
             count: self.count,
             checksum,
@@ -130,45 +189,27 @@ impl Recorder {
         self.count = 0;
     }
 
+    fn flush_generated(&mut self) {
+        if let Some(block) = self.generated.take() {
+            let _ = self.log.send(LogMessage::Generated(block));
+        }
+    }
+
     /// The input ended.
     pub(crate) fn finish(mut self) {
         self.advance(Epoch::MAX);
     }
 }
 
-/// A postcard output that appends to a buffer in place: encoding an event neither moves
-/// the buffer (as `to_extend` does) nor calls `write_all` per byte (as `to_io` does).
-struct AppendTo<'a>(&'a mut Vec<u8>);
-
-impl postcard::ser_flavors::Flavor for AppendTo<'_> {
-    type Output = ();
-
-    fn try_extend(&mut self, data: &[u8]) -> postcard::Result<()> {
-        // Varints arrive as slices of 1 to 10 bytes: pushing them one by one beats a
-        // call to `memmove` per slice.
-        if data.len() <= 10 {
-            data.iter().for_each(|&byte| self.0.push(byte));
-        } else {
-            self.0.extend_from_slice(data);
-        }
-        Ok(())
-    }
-
-    fn try_push(&mut self, byte: u8) -> postcard::Result<()> {
-        self.0.push(byte);
-        Ok(())
-    }
-
-    fn finalize(self) -> postcard::Result<()> {
-        Ok(())
-    }
-}
-
 /// Writes the log from the workers' messages until every sender is gone.
+///
+/// Generated events are checksummed here with `checksum_generated` (the run's generator),
+/// so that noting them costs the workers next to nothing.
 pub(crate) fn write_log(
     spec: RecordSpec,
     workers: usize,
     messages: Receiver<LogMessage>,
+    mut checksum_generated: Option<ChecksumGenerated>,
 ) -> Result<RecordStats, EngineError> {
     let context = || format!("writing input log {}", spec.path.display());
     let file = File::create(&spec.path)
@@ -197,7 +238,7 @@ pub(crate) fn write_log(
     for message in messages {
         match message {
             LogMessage::Events {
-                block,
+                payload,
                 epoch,
                 count,
                 checksum,
@@ -205,7 +246,22 @@ pub(crate) fn write_log(
                 let (events, sum) = open.entry(epoch).or_default();
                 *events += count;
                 *sum = sum.wrapping_add(checksum);
-                write(&mut out, &block)?
+                write(&mut out, &frame(BlockKind::Events, &payload, spec.compress))?
+            }
+            LogMessage::Generated(mut block) => {
+                let Some(checksum) = checksum_generated.as_mut() else {
+                    return Err(EngineError::Bug(
+                        "generated events to record without their generator".into(),
+                    ));
+                };
+                block.checksum = checksum(&block);
+                let (events, sum) = open.entry(block.epoch).or_default();
+                *events += block.count;
+                *sum = sum.wrapping_add(block.checksum);
+                write(
+                    &mut out,
+                    &frame(BlockKind::Generated, &encode(&block), false),
+                )?
             }
             LogMessage::InputClosed { worker, before } => {
                 input_closed[worker] = before;
@@ -270,7 +326,7 @@ pub fn write_events_log<E: Serialize>(
     epochs: impl IntoIterator<Item = (Epoch, Vec<E>)>,
 ) -> Result<RecordStats, EngineError> {
     let (tx, rx) = std::sync::mpsc::channel();
-    let mut recorder = Recorder::new(0, spec.compress, tx.clone());
+    let mut recorder = Recorder::new(0, true, tx.clone());
     let mut events = 0;
     for (epoch, epoch_events) in epochs {
         recorder.advance(epoch);
@@ -288,5 +344,5 @@ pub fn write_events_log<E: Serialize>(
         failure: Some(INPUT_ONLY.to_string()),
     }));
     drop(tx);
-    write_log(spec, 1, rx)
+    write_log(spec, 1, rx, None)
 }

@@ -69,6 +69,20 @@ impl<E: differential_dataflow::Data + Serialize> Feeder<'_, E> {
         if let Some(recorder) = &mut self.recorder {
             recorder.record(&event);
         }
+        self.insert(event);
+    }
+
+    /// Gives generated event `index`, the one `step` after this worker's last.
+    #[inline]
+    pub(super) fn give_generated(&mut self, index: u64, step: u64, event: E) {
+        if let Some(recorder) = &mut self.recorder {
+            recorder.record_generated(index, step, &event);
+        }
+        self.insert(event);
+    }
+
+    #[inline]
+    fn insert(&mut self, event: E) {
         self.input.insert(event);
         self.fed += 1;
         self.unpublished += 1;

@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use crate::cluster::{ClusterSpec, preflight};
 use crate::digest::DigestLog;
-use crate::log::{LogEnd, LogMessage, RecordSpec, RecordStats, write_log};
+use crate::log::{ChecksumGenerated, LogEnd, LogMessage, RecordSpec, RecordStats, write_log};
 use crate::metrics::{LatencySummary, peak_memory_bytes};
 use crate::output::{ClosingEpoch, OutputSpec, OutputStats, write_output};
 use crate::preview::{Preview, PreviewShare};
@@ -182,12 +182,15 @@ pub fn run<J: Job>(
                 .as_ref()
                 .map_or_else(crate::cluster::random_id, |l| l.run_id);
             let (tx, rx) = mpsc::channel();
-            let log = writer("log", &shared, move || write_log(spec, workers, rx))?;
+            let checksum = checksum_generated::<J>(&source, spec.full);
+            let log = writer("log", &shared, move || {
+                write_log(spec, workers, rx, checksum)
+            })?;
             (Some(tx), Some(log))
         }
         None => (None, None),
     };
-    let compress = config.record.as_ref().is_some_and(|r| r.compress);
+    let record_full = config.record.as_ref().is_some_and(|r| r.full);
     let record_rows = config.record.is_some() && config.record_output;
     let Feeding {
         total_events,
@@ -211,7 +214,7 @@ pub fn run<J: Job>(
             rows: rows_tx.clone().filter(|_| index == 0),
             gather_rows,
             log: worker_log.clone(),
-            compress,
+            record_full,
             local_worker: index - process * workers,
             closing: Arc::clone(&closing),
             record_rows,
@@ -349,7 +352,11 @@ fn start_feed<J: Job>(
             feed: Arc::new(Feed::Generated { events, generate }),
             reader: None,
         },
-        source => {
+        mut source => {
+            let generate = match &mut source {
+                Source::Replay { generate, .. } => generate.take(),
+                _ => None,
+            };
             let (senders, receivers): (Vec<_>, Vec<_>) = (0..workers)
                 .map(|_| mpsc::sync_channel::<Dealt<J::Event>>(64))
                 .unzip();
@@ -368,11 +375,30 @@ fn start_feed<J: Job>(
             let receivers = receivers.into_iter().map(Some).collect();
             Feeding {
                 total_events: None,
-                feed: Arc::new(Feed::Dealt(Mutex::new(receivers))),
+                feed: Arc::new(Feed::Dealt {
+                    receivers: Mutex::new(receivers),
+                    generate,
+                }),
                 reader: Some(reader),
             }
         }
     })
+}
+
+/// For a log of generated input recorded by index: how the log writer checksums each
+/// block's events, making them again with the run's generator.
+fn checksum_generated<J: Job>(source: &Source<J::Event>, full: bool) -> Option<ChecksumGenerated> {
+    let Source::Generated { generate, .. } = source else {
+        return None;
+    };
+    if full {
+        return None;
+    }
+    let generate = Arc::clone(generate);
+    let mut scratch = Vec::new();
+    Some(Box::new(move |block| {
+        crate::log::generated_checksum(&*generate, block, &mut scratch)
+    }))
 }
 
 /// How the workers get the source's events, and the thread that reads them, if any.

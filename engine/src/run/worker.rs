@@ -16,7 +16,7 @@ use crate::metrics::{EpochLatency, LatencySummary};
 use crate::output::ClosingEpoch;
 use crate::preview::PreviewShare;
 use crate::source::{Dealt, DealtReceiver};
-use crate::{Clock, Epoch, EpochConfig, Job, JobContext, sink};
+use crate::{Clock, Epoch, EpochConfig, Generate, Job, JobContext, sink};
 
 thread_local! {
     /// The earliest incomplete epoch on this worker thread, for panic reports.
@@ -51,7 +51,11 @@ pub(super) enum Feed<E> {
         events: u64,
         generate: Arc<dyn Fn(u64) -> E + Send + Sync>,
     },
-    Dealt(Mutex<Vec<Option<DealtReceiver<E>>>>),
+    Dealt {
+        receivers: Mutex<Vec<Option<DealtReceiver<E>>>>,
+        /// The generator of a replayed log that recorded generated events by index.
+        generate: Option<Generate<E>>,
+    },
 }
 
 /// Where a worker's results go besides its digests.
@@ -59,7 +63,8 @@ pub(super) struct Sinks<R> {
     pub(super) rows: Option<mpsc::Sender<sink::SinkMessage<R>>>,
     pub(super) gather_rows: bool,
     pub(super) log: Option<mpsc::Sender<LogMessage>>,
-    pub(super) compress: bool,
+    /// Record generated events themselves, not their indices.
+    pub(super) record_full: bool,
     pub(super) local_worker: usize,
     pub(super) closing: ClosingEpoch<R>,
     pub(super) record_rows: bool,
@@ -108,7 +113,7 @@ pub(super) fn run_worker<J: Job>(
         latency: (index == 0).then(EpochLatency::default),
         recorder: sinks
             .log
-            .map(|log| Recorder::new(local_worker, sinks.compress, log)),
+            .map(|log| Recorder::new(local_worker, sinks.record_full, log)),
     };
     match feed {
         Feed::Generated { events, generate } => {
@@ -125,11 +130,14 @@ pub(super) fn run_worker<J: Job>(
                     Clock::Processing => epoch,
                 };
                 feeder.advance(epoch);
-                feeder.give(event);
+                feeder.give_generated(index, peers as u64, event);
                 index += peers as u64;
             }
         }
-        Feed::Dealt(receivers) => {
+        Feed::Dealt {
+            receivers,
+            generate,
+        } => {
             let receiver = receivers.lock().unwrap_or_else(|p| p.into_inner())[local_worker]
                 .take()
                 .expect("each worker takes its own receiver once");
@@ -143,7 +151,7 @@ pub(super) fn run_worker<J: Job>(
                     }
                     Ok(Dealt::Encoded(epoch, block)) => {
                         feeder.advance(epoch);
-                        if let Err(error) = block.decode(|event| feeder.give(event)) {
+                        if let Err(error) = block.replay(generate.as_ref(), |e| feeder.give(e)) {
                             shared.fail(error);
                         }
                     }

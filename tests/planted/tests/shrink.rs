@@ -33,7 +33,7 @@ fn path(dir: &Path, name: &str) -> String {
 
 /// A log's events, epoch by epoch.
 fn events<E: serde::de::DeserializeOwned + Send + 'static>(log: &str) -> Vec<(Epoch, Vec<E>)> {
-    reprise_engine::log::epochs::<E>(Path::new(log), None)
+    reprise_engine::log::epochs::<E>(Path::new(log), None, None)
         .unwrap()
         .map(Result::unwrap)
         .collect()
@@ -66,6 +66,7 @@ fn without_each<E: serde::Serialize + serde::de::DeserializeOwned + Clone + Send
                 path: PathBuf::from(&path),
                 header: header.clone(),
                 compress: false,
+                full: true,
             };
             write_events_log(spec, kept).unwrap();
             path
