@@ -86,9 +86,8 @@ pub struct GeneratedEvents {
     pub step: u64,
     /// How many events.
     pub count: u64,
-    /// The [`events_checksum`] of the events' encoding, back to back, as an events block
-    /// of the same events would have: a replay whose generator makes other events stops
-    /// at the first block that differs.
+    /// The [`super::EventsChecksum`] of the events, in order: a replay whose generator
+    /// makes other events stops at the first block that differs.
     pub checksum: u64,
 }
 

@@ -8,17 +8,21 @@
 //! goes and flushed whenever an epoch's input is complete, so a run that crashes leaves a
 //! log whose complete epochs replay. See `docs/log-format.md` for the byte layout.
 
+mod checksum;
 pub mod format;
 mod reader;
 mod writer;
 
+pub use checksum::EventsChecksum;
 pub use format::{LogEnd, LogHeader, RecordedClock};
 pub use reader::{
     EncodedEvents, EpochInput, LogScan, bless, epoch_blocks, epochs, read_header, recorded_rows,
     scan,
 };
-pub(crate) use writer::{ChecksumGenerated, EncodeRows, LogMessage, Recorder, write_log};
-pub use writer::{INPUT_ONLY, RecordSpec, RecordStats, generated_checksum, write_events_log};
+pub(crate) use writer::{
+    ChecksumGenerated, EncodeRows, LogMessage, RecordGenerated, Recorder, write_log,
+};
+pub use writer::{INPUT_ONLY, RecordSpec, RecordStats, write_events_log};
 
 /// The file of process `process`'s part of a log recorded by a cluster: the log's own path
 /// for process 0, `LOG.1`, `LOG.2`, ... for the others.

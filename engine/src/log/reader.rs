@@ -13,11 +13,12 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use super::EventsChecksum;
 use super::format::{
     BlockKind, Codec, EpochChecks, FILE_HEADER_LEN, FIRST_ANCILLARY_KIND, FORMAT_VERSION,
     FRAME_HEADER_LEN, GENERATED_BLOCK_EVENTS, GeneratedEvents, InputClosed, LogEnd, LogHeader,
     MAGIC, MAX_BLOCK_BYTES, OLDEST_READABLE_VERSION, OUTPUT_ROWS_KIND, OutputDigests,
-    decode_exactly, encode_event, events_checksum,
+    decode_exactly, events_checksum,
 };
 use crate::digest::{DigestLog, EpochDigest};
 use crate::{EngineError, Epoch, Generate};
@@ -669,19 +670,13 @@ impl EncodedEvents {
         let Some(generate) = generate else {
             return self.decode(each);
         };
-        thread_local! {
-            static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+        let mut sum = EventsChecksum::new();
+        for index in generated.indices() {
+            let event = generate(index);
+            sum.add(&event);
+            each(event);
         }
-        let checksum = SCRATCH.with(|scratch| {
-            let mut scratch = scratch.borrow_mut();
-            scratch.clear();
-            for index in generated.indices() {
-                let event = generate(index);
-                encode_event(&event, &mut scratch);
-                each(event);
-            }
-            events_checksum(&scratch)
-        });
+        let checksum = sum.finish();
         if checksum != generated.checksum {
             return Err(self.corrupt(format!(
                 "the events at indices {}, {}, ... ({} events) differ from the recorded ones (checksum {checksum:016x}, recorded {:016x}): the workload's generator makes other events than when this log was recorded, or the block was altered. Replay with the build that recorded it (`reprise inspect` shows its git revision), or record again; `--record-full` keeps the events themselves in a log",

@@ -8,6 +8,7 @@ use std::sync::mpsc::{Receiver, Sender};
 
 use serde::Serialize;
 
+use super::EventsChecksum;
 use super::format::{
     BlockKind, GENERATED_BLOCK_EVENTS, GeneratedEvents, InputClosed, LogEnd, LogHeader,
     OutputDigests, TARGET_EVENTS_BLOCK_BYTES, encode, encode_event, events_checksum, file_header,
@@ -27,8 +28,8 @@ pub(crate) enum LogMessage {
         count: u64,
         checksum: u64,
     },
-    /// Generated events, by index, without their checksum: the writer makes them again to
-    /// checksum them, off the workers' path.
+    /// Generated events, by index, with their checksum, or, when the writer is to make
+    /// them again to checksum them (off the workers' path), without.
     Generated(GeneratedEvents),
     /// A worker has recorded every event of the epochs before `before`.
     InputClosed { worker: usize, before: Epoch },
@@ -50,18 +51,16 @@ pub(crate) enum LogMessage {
 /// writer's thread.
 pub(crate) type ChecksumGenerated = Box<dyn FnMut(&GeneratedEvents) -> u64 + Send>;
 
-/// The checksum of `generate`'s events at `block`'s indices, as an events block of them
-/// would have; `buf` is scratch space.
-pub fn generated_checksum<E: Serialize>(
-    generate: &dyn Fn(u64) -> E,
-    block: &GeneratedEvents,
-    buf: &mut Vec<u8>,
-) -> u64 {
-    buf.clear();
-    for index in block.indices() {
-        encode_event(&generate(index), buf);
-    }
-    events_checksum(buf)
+/// How a recorder records generated events.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum RecordGenerated {
+    /// Encoded, as any event (`--record-full`).
+    Events,
+    /// By index, checksummed by the worker as it feeds them.
+    Indices,
+    /// By index, checksummed by the log writer, which makes them again: when the machine
+    /// has a core the workers leave idle, recording costs them next to nothing.
+    IndicesOnly,
 }
 
 /// Frames a worker's output rows as a log block, when called.
@@ -106,21 +105,25 @@ pub(crate) struct Recorder {
     epoch: Epoch,
     count: u64,
     encoded: Vec<u8>,
-    /// Encode generated events too, rather than note their indices.
-    full: bool,
-    /// The generated events noted since the last block.
-    generated: Option<GeneratedEvents>,
+    /// How to record generated events.
+    generated_as: RecordGenerated,
+    /// The generated events noted since the last block, and their checksum so far.
+    generated: Option<(GeneratedEvents, EventsChecksum)>,
 }
 
 impl Recorder {
-    pub(crate) fn new(worker: usize, full: bool, log: Sender<LogMessage>) -> Self {
+    pub(crate) fn new(
+        worker: usize,
+        generated_as: RecordGenerated,
+        log: Sender<LogMessage>,
+    ) -> Self {
         Self {
             worker,
             log,
             epoch: 0,
             count: 0,
             encoded: Vec::new(),
-            full,
+            generated_as,
             generated: None,
         }
     }
@@ -138,25 +141,27 @@ impl Recorder {
     /// of the current epoch: by index, unless the log keeps every event.
     #[inline]
     pub(crate) fn record_generated<E: Serialize>(&mut self, index: u64, step: u64, event: &E) {
-        if self.full {
+        if self.generated_as == RecordGenerated::Events {
             return self.record(event);
         }
-        match &mut self.generated {
-            Some(block)
-                if block.first + block.count * block.step == index
-                    && block.count < GENERATED_BLOCK_EVENTS =>
-            {
-                block.count += 1
-            }
-            _ => {
-                self.flush_generated();
-                self.generated = Some(GeneratedEvents {
-                    epoch: self.epoch,
-                    first: index,
-                    step,
-                    count: 1,
-                    checksum: 0,
-                });
+        let next = self.generated.as_ref().is_some_and(|(block, _)| {
+            block.first + block.count * block.step == index && block.count < GENERATED_BLOCK_EVENTS
+        });
+        if !next {
+            self.flush_generated();
+            let block = GeneratedEvents {
+                epoch: self.epoch,
+                first: index,
+                step,
+                count: 0,
+                checksum: 0,
+            };
+            self.generated = Some((block, EventsChecksum::new()));
+        }
+        if let Some((block, checksum)) = &mut self.generated {
+            block.count += 1;
+            if self.generated_as == RecordGenerated::Indices {
+                checksum.add(event);
             }
         }
     }
@@ -190,7 +195,10 @@ impl Recorder {
     }
 
     fn flush_generated(&mut self) {
-        if let Some(block) = self.generated.take() {
+        if let Some((mut block, checksum)) = self.generated.take() {
+            if self.generated_as == RecordGenerated::Indices {
+                block.checksum = checksum.finish();
+            }
             let _ = self.log.send(LogMessage::Generated(block));
         }
     }
@@ -203,8 +211,8 @@ impl Recorder {
 
 /// Writes the log from the workers' messages until every sender is gone.
 ///
-/// Generated events are checksummed here with `checksum_generated` (the run's generator),
-/// so that noting them costs the workers next to nothing.
+/// With `checksum_generated`, generated events come without their checksum, and the
+/// writer computes it.
 pub(crate) fn write_log(
     spec: RecordSpec,
     workers: usize,
@@ -249,12 +257,9 @@ pub(crate) fn write_log(
                 write(&mut out, &frame(BlockKind::Events, &payload, spec.compress))?
             }
             LogMessage::Generated(mut block) => {
-                let Some(checksum) = checksum_generated.as_mut() else {
-                    return Err(EngineError::Bug(
-                        "generated events to record without their generator".into(),
-                    ));
-                };
-                block.checksum = checksum(&block);
+                if let Some(checksum) = checksum_generated.as_mut() {
+                    block.checksum = checksum(&block);
+                }
                 let (events, sum) = open.entry(block.epoch).or_default();
                 *events += block.count;
                 *sum = sum.wrapping_add(block.checksum);
@@ -326,7 +331,7 @@ pub fn write_events_log<E: Serialize>(
     epochs: impl IntoIterator<Item = (Epoch, Vec<E>)>,
 ) -> Result<RecordStats, EngineError> {
     let (tx, rx) = std::sync::mpsc::channel();
-    let mut recorder = Recorder::new(0, true, tx.clone());
+    let mut recorder = Recorder::new(0, RecordGenerated::Events, tx.clone());
     let mut events = 0;
     for (epoch, epoch_events) in epochs {
         recorder.advance(epoch);

@@ -10,7 +10,9 @@ use serde::Serialize;
 
 use crate::cluster::{ClusterSpec, preflight};
 use crate::digest::DigestLog;
-use crate::log::{ChecksumGenerated, LogEnd, LogMessage, RecordSpec, RecordStats, write_log};
+use crate::log::{
+    ChecksumGenerated, LogEnd, LogMessage, RecordGenerated, RecordSpec, RecordStats, write_log,
+};
 use crate::metrics::{LatencySummary, peak_memory_bytes};
 use crate::output::{ClosingEpoch, OutputSpec, OutputStats, write_output};
 use crate::preview::{Preview, PreviewShare};
@@ -172,6 +174,7 @@ pub fn run<J: Job>(
         }
         None => (None, None),
     };
+    let generated_as = record_generated(config);
     let (log_tx, log_writer) = match config.record.clone() {
         Some(mut spec) => {
             // Each process records the events its own workers feed, to its own part; the
@@ -182,7 +185,7 @@ pub fn run<J: Job>(
                 .as_ref()
                 .map_or_else(crate::cluster::random_id, |l| l.run_id);
             let (tx, rx) = mpsc::channel();
-            let checksum = checksum_generated::<J>(&source, spec.full);
+            let checksum = checksum_generated::<J>(&source, generated_as);
             let log = writer("log", &shared, move || {
                 write_log(spec, workers, rx, checksum)
             })?;
@@ -190,7 +193,7 @@ pub fn run<J: Job>(
         }
         None => (None, None),
     };
-    let record_full = config.record.as_ref().is_some_and(|r| r.full);
+
     let record_rows = config.record.is_some() && config.record_output;
     let Feeding {
         total_events,
@@ -214,7 +217,7 @@ pub fn run<J: Job>(
             rows: rows_tx.clone().filter(|_| index == 0),
             gather_rows,
             log: worker_log.clone(),
-            record_full,
+            generated_as,
             local_worker: index - process * workers,
             closing: Arc::clone(&closing),
             record_rows,
@@ -385,19 +388,35 @@ fn start_feed<J: Job>(
     })
 }
 
-/// For a log of generated input recorded by index: how the log writer checksums each
-/// block's events, making them again with the run's generator.
-fn checksum_generated<J: Job>(source: &Source<J::Event>, full: bool) -> Option<ChecksumGenerated> {
+/// How generated events are recorded: their indices, checksummed by the log writer when a
+/// core is left for it (it makes the events again), else by the workers as they feed
+/// them; or, with `--record-full`, the events themselves.
+fn record_generated(config: &RunConfig) -> RecordGenerated {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    match &config.record {
+        Some(spec) if spec.full => RecordGenerated::Events,
+        _ if config.workers < cores => RecordGenerated::IndicesOnly,
+        _ => RecordGenerated::Indices,
+    }
+}
+
+/// For generated events recorded by index only: how the log writer checksums a block,
+/// making its events again with the run's generator.
+fn checksum_generated<J: Job>(
+    source: &Source<J::Event>,
+    generated_as: RecordGenerated,
+) -> Option<ChecksumGenerated> {
     let Source::Generated { generate, .. } = source else {
         return None;
     };
-    if full {
+    if generated_as != RecordGenerated::IndicesOnly {
         return None;
     }
     let generate = Arc::clone(generate);
-    let mut scratch = Vec::new();
     Some(Box::new(move |block| {
-        crate::log::generated_checksum(&*generate, block, &mut scratch)
+        let mut sum = crate::log::EventsChecksum::new();
+        block.indices().for_each(|index| sum.add(&generate(index)));
+        sum.finish()
     }))
 }
 

@@ -11,7 +11,7 @@ use timely::worker::Worker;
 use super::feeder::Feeder;
 use super::shared::Shared;
 use crate::digest::DigestLog;
-use crate::log::{LogMessage, Recorder};
+use crate::log::{LogMessage, RecordGenerated, Recorder};
 use crate::metrics::{EpochLatency, LatencySummary};
 use crate::output::ClosingEpoch;
 use crate::preview::PreviewShare;
@@ -63,8 +63,8 @@ pub(super) struct Sinks<R> {
     pub(super) rows: Option<mpsc::Sender<sink::SinkMessage<R>>>,
     pub(super) gather_rows: bool,
     pub(super) log: Option<mpsc::Sender<LogMessage>>,
-    /// Record generated events themselves, not their indices.
-    pub(super) record_full: bool,
+    /// How to record generated events.
+    pub(super) generated_as: RecordGenerated,
     pub(super) local_worker: usize,
     pub(super) closing: ClosingEpoch<R>,
     pub(super) record_rows: bool,
@@ -113,7 +113,7 @@ pub(super) fn run_worker<J: Job>(
         latency: (index == 0).then(EpochLatency::default),
         recorder: sinks
             .log
-            .map(|log| Recorder::new(local_worker, sinks.record_full, log)),
+            .map(|log| Recorder::new(local_worker, sinks.generated_as, log)),
     };
     match feed {
         Feed::Generated { events, generate } => {
