@@ -151,7 +151,7 @@ fn processing_time_windows_follow_arrival_epochs_as_the_baseline_computes_them()
             epoch_ms: 1,
             clock: Clock::Processing,
         };
-        let recorded = record(workload, &params, &input, epochs, 2, &log, true);
+        let recorded = record(workload, &params, &input, epochs, 2, &log, (true, false));
         let replay_input = Input::Log {
             path: log.clone(),
             until: None,
