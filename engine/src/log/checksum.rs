@@ -106,7 +106,7 @@ impl ser::Error for Unhashable {
 
 type Done = Result<(), Unhashable>;
 
-impl<'a> ser::Serializer for &'a mut EventsChecksum {
+impl ser::Serializer for &mut EventsChecksum {
     type Ok = ();
     type Error = Unhashable;
     type SerializeSeq = Self;

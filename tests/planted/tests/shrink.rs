@@ -32,7 +32,9 @@ fn path(dir: &Path, name: &str) -> String {
 }
 
 /// A log's events, epoch by epoch.
-fn events<E: serde::de::DeserializeOwned + Send + 'static>(log: &str) -> Vec<(Epoch, Vec<E>)> {
+fn events<E: serde::Serialize + serde::de::DeserializeOwned + Send + 'static>(
+    log: &str,
+) -> Vec<(Epoch, Vec<E>)> {
     reprise_engine::log::epochs::<E>(Path::new(log), None, None)
         .unwrap()
         .map(Result::unwrap)
