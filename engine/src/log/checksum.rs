@@ -106,6 +106,16 @@ impl ser::Error for Unhashable {
 
 type Done = Result<(), Unhashable>;
 
+/// `serialize_T` for types that are one word as `v as u64`.
+macro_rules! words {
+    ($($method:ident: $ty:ty),*) => {$(
+        fn $method(self, v: $ty) -> Done {
+            self.word(v as u64);
+            Ok(())
+        }
+    )*};
+}
+
 impl ser::Serializer for &mut EventsChecksum {
     type Ok = ();
     type Error = Unhashable;
@@ -117,45 +127,14 @@ impl ser::Serializer for &mut EventsChecksum {
     type SerializeStruct = Self;
     type SerializeStructVariant = Self;
 
-    fn serialize_bool(self, v: bool) -> Done {
-        self.word(v as u64);
-        Ok(())
-    }
-    fn serialize_i8(self, v: i8) -> Done {
-        self.word(v as u64);
-        Ok(())
-    }
-    fn serialize_i16(self, v: i16) -> Done {
-        self.word(v as u64);
-        Ok(())
-    }
-    fn serialize_i32(self, v: i32) -> Done {
-        self.word(v as u64);
-        Ok(())
-    }
-    fn serialize_i64(self, v: i64) -> Done {
-        self.word(v as u64);
-        Ok(())
-    }
+    // Integers, bools and chars: one word each.
+    words!(serialize_bool: bool, serialize_i8: i8, serialize_i16: i16, serialize_i32: i32,
+        serialize_i64: i64, serialize_u8: u8, serialize_u16: u16, serialize_u32: u32,
+        serialize_u64: u64, serialize_char: char);
+
     fn serialize_i128(self, v: i128) -> Done {
         self.word(v as u64);
         self.word((v >> 64) as u64);
-        Ok(())
-    }
-    fn serialize_u8(self, v: u8) -> Done {
-        self.word(v as u64);
-        Ok(())
-    }
-    fn serialize_u16(self, v: u16) -> Done {
-        self.word(v as u64);
-        Ok(())
-    }
-    fn serialize_u32(self, v: u32) -> Done {
-        self.word(v as u64);
-        Ok(())
-    }
-    fn serialize_u64(self, v: u64) -> Done {
-        self.word(v);
         Ok(())
     }
     fn serialize_u128(self, v: u128) -> Done {
@@ -169,10 +148,6 @@ impl ser::Serializer for &mut EventsChecksum {
     }
     fn serialize_f64(self, v: f64) -> Done {
         self.word(v.to_bits());
-        Ok(())
-    }
-    fn serialize_char(self, v: char) -> Done {
-        self.word(v as u64);
         Ok(())
     }
     fn serialize_str(self, v: &str) -> Done {
