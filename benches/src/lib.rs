@@ -3,6 +3,8 @@
 
 #![deny(missing_docs)]
 
+pub mod peers;
+
 use differential_dataflow::operators::CountTotal;
 use differential_dataflow::{AsCollection, VecCollection};
 use reprise_engine::window::{TumblingWindow, WindowSum};

@@ -113,12 +113,15 @@ where
                 "WindowPreAggregate",
                 move |_, _| {
                     let mut open: HeldPerEpoch<FxHashMap<(u64, K), A>> = HeldPerEpoch::new();
+                    // Emptied maps keep their capacity for the next epoch: a fresh map
+                    // per epoch spends its time rehashing as it grows, on fresh pages.
+                    let mut spare: Vec<FxHashMap<(u64, K), A>> = Vec::new();
                     move |(input, frontier), output| {
                         input.for_each(|cap, batch| {
                             for run in batch.chunk_by(|a, b| a.1 == b.1) {
                                 let time = run[0].1;
                                 let (_, sums) = open.entry(time).or_insert_with(|| {
-                                    (cap.delayed(&time, 0), FxHashMap::default())
+                                    (cap.delayed(&time, 0), spare.pop().unwrap_or_default())
                                 });
                                 let mut late = 0;
                                 for ((key, event_time, value), _, diff) in run {
@@ -142,13 +145,14 @@ where
                             }
                             batch.clear();
                         });
-                        while let Some((time, cap, sums)) = pop_complete(&mut open, frontier) {
+                        while let Some((time, cap, mut sums)) = pop_complete(&mut open, frontier) {
                             let mut session = output.session(&cap);
-                            for (window_key, sum) in sums {
+                            for (window_key, sum) in sums.drain() {
                                 if !sum.is_empty() {
                                     session.give((window_key, time, sum));
                                 }
                             }
+                            spare.push(sums);
                         }
                     }
                 },
@@ -166,11 +170,17 @@ where
                     let mut pending: HeldPerEpoch<FxHashMap<(u64, K), A>> = HeldPerEpoch::new();
                     let mut sums: BTreeMap<u64, FxHashMap<K, A>> = BTreeMap::new();
                     let mut closes: Closes<u64> = Closes::new();
+                    // Emptied maps, kept for their capacity (as in stage 1).
+                    let mut spare_pending: Vec<FxHashMap<(u64, K), A>> = Vec::new();
+                    let mut spare_sums: Vec<FxHashMap<K, A>> = Vec::new();
                     move |(input, frontier), output| {
                         input.for_each(|cap, batch| {
                             for (window_key, time, sum) in batch.drain(..) {
                                 let (_, changes) = pending.entry(time).or_insert_with(|| {
-                                    (cap.delayed(&time, 0), FxHashMap::default())
+                                    (
+                                        cap.delayed(&time, 0),
+                                        spare_pending.pop().unwrap_or_default(),
+                                    )
                                 });
                                 merge_into(changes, window_key, sum);
                             }
@@ -185,51 +195,56 @@ where
                                 break;
                             }
                             if next_data == Some(next) {
-                                let (cap, changes) = pending.pop_first().map(|(_, v)| v).unwrap();
+                                let (cap, mut changes) =
+                                    pending.pop_first().map(|(_, v)| v).unwrap();
                                 let mut session = output.session(&cap);
                                 for ((start, key), delta) in
-                                    changes.into_iter().filter(|(_, d)| !d.is_empty())
+                                    changes.drain().filter(|(_, d)| !d.is_empty())
                                 {
                                     let window_sums = sums.entry(start).or_insert_with(|| {
                                         let close = window.closing_epoch(start, &epochs);
                                         closes.schedule(close, start, &cap);
-                                        FxHashMap::default()
+                                        spare_sums.pop().unwrap_or_default()
                                     });
-                                    match window_sums.get_mut(&key) {
-                                        Some(current) => {
-                                            let mut new = current.clone();
+                                    match window_sums.entry(key) {
+                                        Entry::Occupied(mut slot) => {
+                                            let mut new = slot.get().clone();
                                             new.merge(delta);
-                                            if new == *current {
+                                            if new == *slot.get() {
                                                 // Unchanged (a minimum that held, a key
                                                 // already seen): no update to send.
                                                 continue;
                                             }
-                                            let old = std::mem::replace(current, new.clone());
-                                            session.give(((start, key.clone(), old), next, -1));
+                                            let key = slot.key().clone();
                                             if new.is_empty() {
-                                                window_sums.remove(&key);
+                                                let old = slot.remove();
+                                                session.give(((start, key, old), next, -1));
                                             } else {
+                                                let old = slot.insert(new.clone());
+                                                session.give(((start, key.clone(), old), next, -1));
                                                 session.give(((start, key, new), next, 1));
                                             }
                                         }
-                                        None => {
-                                            session.give((
-                                                (start, key.clone(), delta.clone()),
-                                                next,
-                                                1,
-                                            ));
-                                            window_sums.insert(key, delta);
+                                        Entry::Vacant(slot) => {
+                                            let key = slot.key().clone();
+                                            session.give(((start, key, delta.clone()), next, 1));
+                                            slot.insert(delta);
                                         }
                                     }
                                 }
+                                spare_pending.push(changes);
                             }
                             if next_close == Some(next) {
                                 closes.close_next(|cap, starts| {
                                     let mut session = output.session(cap);
                                     for start in starts {
-                                        for (key, sum) in sums.remove(&start).unwrap_or_default() {
+                                        let Some(mut closed) = sums.remove(&start) else {
+                                            continue;
+                                        };
+                                        for (key, sum) in closed.drain() {
                                             session.give(((start, key, sum), next, -1));
                                         }
+                                        spare_sums.push(closed);
                                     }
                                 });
                             }
