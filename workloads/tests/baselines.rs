@@ -148,6 +148,7 @@ fn every_nexmark_query_matches_its_baseline_on_out_of_order_input() {
             .baseline(&params, &input, &epochs, None)
             .unwrap()
             .digests;
+        let mut late_by_workers = Vec::new();
         for workers in [1, 3] {
             let config = RunConfig::new(workers, epoch_ms);
             let result = workload.run(&params, &input, &config, &mut |_| {}).unwrap();
@@ -155,9 +156,49 @@ fn every_nexmark_query_matches_its_baseline_on_out_of_order_input() {
                 panic!("{name}, out of order, {workers} workers: {divergence}");
             }
             late += result.late_events;
+            late_by_workers.push(result.late_events);
         }
+        // Late events are counted before any pre-aggregation can merge them.
+        assert_eq!(
+            late_by_workers[0], late_by_workers[1],
+            "{name}: late events at 1 and 3 workers"
+        );
     }
     assert!(late > 0, "the shuffled input should have late events");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn late_bids_of_one_auction_and_time_count_one_by_one() {
+    // Five bids of an unknown auction, all at 10 ms, arrive after an event at 1000 ms: each
+    // is late (its auction can no longer arrive in time), although the winning-bids join
+    // folds bids of the same auction and time into the best before they cross workers.
+    let dir = std::env::temp_dir().join(format!("reprise-late-bids-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("bids.jsonl");
+    let mut lines = vec![
+        r#"{"Person":{"id":1000,"name":"a","email_address":"a","credit_card":"a","city":"a","state":"a","date_time":1000,"extra":""}}"#.to_string(),
+    ];
+    for price in [7, 9, 8, 9, 1] {
+        lines.push(format!(
+            r#"{{"Bid":{{"auction":5000,"bidder":{price},"price":{price},"channel":"c","url":"u","date_time":10,"extra":""}}}}"#
+        ));
+    }
+    std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+    let input = Input::File {
+        path: Some(path),
+        format: FileFormat::JsonLines,
+    };
+    for name in ["nexmark-q4", "nexmark-q6", "nexmark-q9"] {
+        let workload = reprise_workloads::find(name).unwrap();
+        let params = workload.info().parse_params(&[]).unwrap();
+        for workers in [1, 2] {
+            let result = workload
+                .run(&params, &input, &RunConfig::new(workers, 10), &mut |_| {})
+                .unwrap();
+            assert_eq!(result.late_events, 5, "{name}, {workers} workers");
+        }
+    }
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

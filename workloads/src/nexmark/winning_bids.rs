@@ -17,17 +17,20 @@
 
 use std::cmp::Reverse;
 use std::collections::BTreeMap;
+use std::collections::hash_map::Entry;
 
 use differential_dataflow::{AsCollection, VecCollection};
 use reprise_datasets::nexmark::{Auction, Bid};
 use reprise_engine::{Epoch, EpochConfig, JobContext};
 use rustc_hash::FxHashMap;
 use timely::container::CapacityContainerBuilder;
-use timely::dataflow::channels::pact::Exchange;
+use timely::dataflow::channels::pact::{Exchange, Pipeline};
 use timely::dataflow::operators::Capability;
 use timely::dataflow::operators::generic::operator::Operator;
 
-/// Which bids count for an auction (beyond its id and time range).
+/// Which bids count for an auction (beyond its id and time range). It must hold for every
+/// bid that [precedes](precedence) a bid it holds for at the same time (a reserve price
+/// does): bids are pre-filtered on that assumption.
 pub type Valid = fn(&Auction, &Bid) -> bool;
 
 /// What the output collection holds.
@@ -84,8 +87,62 @@ impl Open {
     }
 }
 
-/// An epoch's input on the auction's owner.
-type EpochInput = (Capability<Epoch>, Vec<Auction>, Vec<Bid>);
+/// An epoch's input on the auction's owner: its auctions, and its bids, each standing for
+/// `diff` bids of the same auction and time that it precedes.
+type EpochInput = (Capability<Epoch>, Vec<Auction>, Vec<(Bid, isize)>);
+
+/// Of an epoch's bids with the same auction and time, the one that precedes the others,
+/// with the number of bids it stands for as its diff. For every auction the others count
+/// only if it does ([`Valid`]), and it beats them, so they can never win: this worker drops
+/// them before they cross to the auction's owner, where a hot auction's bids would
+/// otherwise pile up. The diff keeps the count of late bids exact.
+fn best_bid_per_time<'s>(bids: VecCollection<'s, Epoch, Bid>) -> VecCollection<'s, Epoch, Bid> {
+    type Best = FxHashMap<(u64, u64), (Bid, isize)>;
+    bids.inner
+        .unary_frontier::<CapacityContainerBuilder<Vec<(Bid, Epoch, isize)>>, _, _, _>(
+            Pipeline,
+            "BestBidPerTime",
+            |_, _| {
+                let mut pending: BTreeMap<Epoch, (Capability<Epoch>, Best)> = BTreeMap::new();
+                // Emptied maps keep their capacity for the next epoch.
+                let mut spare: Vec<Best> = Vec::new();
+                move |(input, frontier), output| {
+                    input.for_each(|cap, batch| {
+                        for (bid, time, diff) in batch.drain(..) {
+                            assert!(diff > 0, "bids must be insert-only");
+                            let (_, best) = pending.entry(time).or_insert_with(|| {
+                                (cap.delayed(&time, 0), spare.pop().unwrap_or_default())
+                            });
+                            match best.entry((bid.auction, bid.date_time)) {
+                                Entry::Occupied(mut slot) => {
+                                    let (kept, count) = slot.get_mut();
+                                    if precedence(&bid) < precedence(kept) {
+                                        *kept = bid;
+                                    }
+                                    *count += diff;
+                                }
+                                Entry::Vacant(slot) => {
+                                    slot.insert((bid, diff));
+                                }
+                            }
+                        }
+                    });
+                    while let Some(entry) = pending.first_entry() {
+                        if frontier.less_equal(entry.key()) {
+                            break;
+                        }
+                        let (time, (cap, mut best)) = entry.remove_entry();
+                        let mut session = output.session(&cap);
+                        for (_, (bid, count)) in best.drain() {
+                            session.give((bid, time, count));
+                        }
+                        spare.push(best);
+                    }
+                }
+            },
+        )
+        .as_collection()
+}
 
 /// The best bid per auction, as a collection of `(auction, bid)`.
 pub fn winning_bids<'s>(
@@ -102,7 +159,7 @@ pub fn winning_bids<'s>(
     auctions
         .inner
         .binary_frontier::<_, CapacityContainerBuilder<Vec<((Auction, Bid), Epoch, isize)>>, _, _, _, _>(
-            bids.inner,
+            best_bid_per_time(bids).inner,
             by_auction,
             by_bid_auction,
             "WinningBids",
@@ -123,9 +180,8 @@ pub fn winning_bids<'s>(
                     });
                     bids_in.for_each(|cap, batch| {
                         for (bid, time, diff) in batch.drain(..) {
-                            assert!(diff > 0, "bids must be insert-only");
                             let entry = pending.entry(time).or_insert_with(|| (cap.delayed(&time, 0), Vec::new(), Vec::new()));
-                            entry.2.push(bid);
+                            entry.2.push((bid, diff));
                         }
                     });
                     let done = |time: &Epoch| !auctions_frontier.less_equal(time) && !bids_frontier.less_equal(time);
@@ -195,7 +251,7 @@ pub fn winning_bids<'s>(
                                 close_cap = Some(cap.delayed(&close));
                             }
                         }
-                        for bid in new_bids {
+                        for (bid, stands_for) in new_bids {
                             match open.get_mut(&bid.auction) {
                                 Some(entry) => {
                                     let old = entry.best.clone();
@@ -206,7 +262,7 @@ pub fn winning_bids<'s>(
                                 None => {
                                     let expiry = bid_expiry(&bid, &epochs);
                                     if expiry <= next {
-                                        late += 1;
+                                        late += stands_for as u64;
                                     } else {
                                         unmatched.entry(expiry).or_default().entry(bid.auction).or_default().push(bid);
                                     }
