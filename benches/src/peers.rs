@@ -19,6 +19,7 @@ use reprise_engine::digest::{DigestLog, EpochDigest, record_hash};
 use rustc_hash::FxHashMap;
 use serde::Serialize;
 use timely::container::CapacityContainerBuilder;
+use timely::dataflow::StreamVec;
 use timely::dataflow::channels::pact::Exchange;
 use timely::dataflow::operators::probe::Handle;
 use timely::dataflow::operators::vec::{Filter, Map};
@@ -62,13 +63,34 @@ fn digest_window(digests: &mut DigestLog, window: u64, window_ms: u64, key: u64,
     }
 }
 
-/// Runs `dataflow` on `workers` threads and merges the digest logs they return.
-fn on_workers<F>(workers: usize, dataflow: F) -> DigestLog
+/// Where a peer's workers add the digests of what they emit.
+type Sink = Rc<RefCell<DigestLog>>;
+
+/// Runs a peer on `workers` threads: on each, `count` builds the counting part of the
+/// dataflow from the events that pass the filter, which is then fed the worker's share of
+/// the events and run to completion. Returns the merged digests.
+fn run_peer<C>(setup: &FilterCountSetup, workers: usize, count: C) -> DigestLog
 where
-    F: Fn(&mut timely::worker::Worker) -> DigestLog + Send + Sync + 'static,
+    C: for<'s> Fn(StreamVec<'s, u64, FilterEvent>, &FilterCountSetup, Sink) -> Handle<u64>
+        + Send
+        + Sync
+        + 'static,
 {
-    let guards = timely::execute(timely::Config::process(workers), dataflow)
-        .expect("the peer's workers start");
+    let setup = setup.clone();
+    let guards = timely::execute(timely::Config::process(workers), move |worker| {
+        let digests = Sink::default();
+        let (mut input, probe) = worker.dataflow::<u64, _, _>(|scope| {
+            let (input, events) = scope.new_input::<Vec<FilterEvent>>();
+            let threshold = setup.threshold;
+            let kept = events.filter(move |e| e.value > threshold);
+            (input, count(kept, &setup, Rc::clone(&digests)))
+        });
+        feed(&setup, worker, &mut input, &probe);
+        drop(input);
+        while worker.step_or_park(None) {}
+        digests.take()
+    })
+    .expect("the peer's workers start");
     let mut digests = DigestLog::default();
     for result in guards.join() {
         digests.merge(&result.expect("a peer's worker panicked"));
@@ -106,102 +128,66 @@ fn feed(
 /// A timely operator by hand: filter, exchange events by key, count them in a hash map per
 /// window, and emit each window's counts when its epoch is complete.
 pub fn timely_operator(setup: &FilterCountSetup, workers: usize) -> DigestLog {
-    let setup = setup.clone();
-    on_workers(workers, move |worker| {
-        let digests = Rc::new(RefCell::new(DigestLog::default()));
-        let sink = Rc::clone(&digests);
-        let FilterCountSetup {
-            threshold,
-            partitions,
-            window_ms,
-            ..
-        } = setup;
-        let (mut input, probe) = worker.dataflow::<u64, _, _>(|scope| {
-            let (input, events) = scope.new_input::<Vec<FilterEvent>>();
-            let exchange = Exchange::new(move |e: &FilterEvent| e.id % partitions);
-            let probe = events
-                .filter(move |e| e.value > threshold)
-                .unary_frontier::<CapacityContainerBuilder<Vec<()>>, _, _, _>(
-                    exchange,
-                    "CountPerWindow",
-                    move |_, _| {
-                        let mut windows: HashMap<u64, (_, FxHashMap<u64, i64>)> = HashMap::new();
-                        move |(input, frontier), _output| {
-                            input.for_each(|cap, batch| {
-                                let epoch = *cap.time();
-                                let (_, counts) = windows.entry(epoch).or_insert_with(|| {
-                                    (cap.delayed(&epoch, 0), FxHashMap::default())
-                                });
-                                for event in batch.drain(..) {
-                                    *counts.entry(event.id % partitions).or_default() += 1;
-                                }
-                            });
-                            windows.retain(|window, (_, counts)| {
-                                if frontier.less_equal(window) {
-                                    return true;
-                                }
-                                let mut digests = sink.borrow_mut();
-                                for (key, count) in counts.drain() {
-                                    digest_window(&mut digests, *window, window_ms, key, count);
-                                }
-                                false
-                            });
+    run_peer(setup, workers, |kept, setup, sink| {
+        let (partitions, window_ms) = (setup.partitions, setup.window_ms);
+        let exchange = Exchange::new(move |e: &FilterEvent| e.id % partitions);
+        kept.unary_frontier::<CapacityContainerBuilder<Vec<()>>, _, _, _>(
+            exchange,
+            "CountPerWindow",
+            move |_, _| {
+                let mut windows: HashMap<u64, (_, FxHashMap<u64, i64>)> = HashMap::new();
+                move |(input, frontier), _output| {
+                    input.for_each(|cap, batch| {
+                        let epoch = *cap.time();
+                        let (_, counts) = windows
+                            .entry(epoch)
+                            .or_insert_with(|| (cap.delayed(&epoch, 0), FxHashMap::default()));
+                        for event in batch.drain(..) {
+                            *counts.entry(event.id % partitions).or_default() += 1;
                         }
-                    },
-                )
-                .probe()
-                .0;
-            (input, probe)
-        });
-        feed(&setup, worker, &mut input, &probe);
-        drop(input);
-        while worker.step_or_park(None) {}
-        digests.take()
+                    });
+                    windows.retain(|window, (_, counts)| {
+                        if frontier.less_equal(window) {
+                            return true;
+                        }
+                        let mut digests = sink.borrow_mut();
+                        for (key, count) in counts.drain() {
+                            digest_window(&mut digests, *window, window_ms, key, count);
+                        }
+                        false
+                    });
+                }
+            },
+        )
+        .probe()
+        .0
     })
 }
 
 /// A differential program by hand: each kept event enters `(window, key)` at its epoch and
 /// leaves at the window's close, and `count_total` keeps the counts.
 pub fn differential_count_total(setup: &FilterCountSetup, workers: usize) -> DigestLog {
-    let setup = setup.clone();
-    on_workers(workers, move |worker| {
-        let digests = Rc::new(RefCell::new(DigestLog::default()));
-        let sink = Rc::clone(&digests);
-        let FilterCountSetup {
-            threshold,
-            partitions,
-            window_ms,
-            ..
-        } = setup;
-        let (mut input, probe) = worker.dataflow::<u64, _, _>(|scope| {
-            let (input, events) = scope.new_input::<Vec<FilterEvent>>();
-            let probe = events
-                .filter(move |e| e.value > threshold)
-                .flat_map(move |e| {
-                    let window = e.ts / window_ms;
-                    let key = (window, e.id % partitions);
-                    [(key, window, 1isize), (key, window + 1, -1)]
-                })
-                .as_collection()
-                .count_total()
-                .inner
-                .inspect(move |(((window, key), count), epoch, diff)| {
-                    let hash = record_hash(&WindowCount {
-                        window_start: window * window_ms,
-                        key: *key,
-                        count: *count as i64,
-                    });
-                    let mut share = EpochDigest::default();
-                    share.add(hash, *diff as i64);
-                    sink.borrow_mut().add(*epoch, share);
-                })
-                .probe()
-                .0;
-            (input, probe)
-        });
-        feed(&setup, worker, &mut input, &probe);
-        drop(input);
-        while worker.step_or_park(None) {}
-        digests.take()
+    run_peer(setup, workers, |kept, setup, sink| {
+        let (partitions, window_ms) = (setup.partitions, setup.window_ms);
+        kept.flat_map(move |e| {
+            let window = e.ts / window_ms;
+            let key = (window, e.id % partitions);
+            [(key, window, 1isize), (key, window + 1, -1)]
+        })
+        .as_collection()
+        .count_total()
+        .inner
+        .inspect(move |(((window, key), count), epoch, diff)| {
+            let hash = record_hash(&WindowCount {
+                window_start: window * window_ms,
+                key: *key,
+                count: *count as i64,
+            });
+            let mut share = EpochDigest::default();
+            share.add(hash, *diff as i64);
+            sink.borrow_mut().add(*epoch, share);
+        })
+        .probe()
+        .0
     })
 }
