@@ -213,8 +213,8 @@ pub(crate) fn attach<'s, R: Record>(
 
 /// Sums the diffs of equal records and drops those that cancel, leaving `updates` sorted by
 /// `(hash, record)`. An unstable sort suffices (equal keys merge), and the hash settles
-/// almost every comparison: about twice as fast as differential's stable `consolidate`
-/// on a window's 100k-row epochs.
+/// almost every comparison: in a profile of `filter-count` with 100k keys per window the
+/// sort fell from 18% of the samples (differential's stable `consolidate`) to 9%.
 fn consolidate_hashed<R: Ord>(updates: &mut Vec<((u64, R), i64)>) {
     updates.sort_unstable_by(|(a, _), (b, _)| a.cmp(b));
     let mut kept = 0;
