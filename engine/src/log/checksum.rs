@@ -323,4 +323,64 @@ mod tests {
             checksum(&[Err::<u64, u64>(1)])
         );
     }
+
+    /// The definition in docs/log-format.md, written out independently: recorded logs
+    /// hold these values, so no change to the code may change them.
+    fn by_definition(events: &[(u64, bool, Option<u32>, String)]) -> u64 {
+        const K: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut state: u64 = 0x5245_5052_4953_4547;
+        let mut word = |w: u64| state = (state.rotate_left(26) ^ w).wrapping_mul(K);
+        for (number, flag, maybe, text) in events {
+            word(*number);
+            word(*flag as u64);
+            match maybe {
+                None => word(0),
+                Some(v) => {
+                    word(1);
+                    word(*v as u64);
+                }
+            }
+            let bytes = text.as_bytes();
+            word(bytes.len() as u64);
+            if bytes.len() > 32 {
+                word(xxhash_rust::xxh3::xxh3_64(bytes));
+            } else {
+                for chunk in bytes.chunks(8) {
+                    let mut padded = [0u8; 8];
+                    padded[..chunk.len()].copy_from_slice(chunk);
+                    word(u64::from_le_bytes(padded));
+                }
+            }
+        }
+        let mut h = state.wrapping_mul(K) ^ events.len() as u64;
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+        h ^ (h >> 33)
+    }
+
+    #[test]
+    fn follows_the_documented_definition() {
+        let events: Vec<(u64, bool, Option<u32>, String)> = (0..48u64)
+            .map(|i| {
+                let text: String = (0..i)
+                    .map(|j| (b'a' + (i * 7 + j) as u8 % 26) as char)
+                    .collect();
+                (
+                    i * 0x1234_5678_9abc,
+                    i % 3 == 0,
+                    (i % 2 == 0).then_some(i as u32),
+                    text,
+                )
+            })
+            .collect();
+        for n in 0..=events.len() {
+            assert_eq!(
+                checksum(&events[..n]),
+                by_definition(&events[..n]),
+                "first {n} events"
+            );
+        }
+    }
 }
