@@ -139,15 +139,6 @@ impl Recording {
         }
     }
 
-    /// As `--record` and results.csv spell it.
-    pub fn name(self) -> &'static str {
-        match self {
-            Recording::Off => "off",
-            Recording::On => "on",
-            Recording::Full => "full",
-        }
-    }
-
     /// From a saved results.json: a name, or (before `full`) a bool.
     pub fn from_json(value: &serde_json::Value) -> Self {
         match (value.as_bool(), value.as_str()) {

@@ -8,6 +8,7 @@ use std::process::{Command, ExitCode, Stdio};
 use std::time::Instant;
 
 use anyhow::{Context, bail};
+use clap::ValueEnum;
 use reprise_engine::log::scan;
 use serde::Serialize;
 
@@ -854,7 +855,12 @@ fn write_results(dir: &Path, results: &Results) -> anyhow::Result<()> {
             c.kind.to_string(),
             c.workers.to_string(),
             c.epoch_ms.to_string(),
-            c.record.name().to_string(),
+            // As `--record` spells it.
+            c.record
+                .to_possible_value()
+                .expect("every recording mode has a name")
+                .get_name()
+                .to_string(),
             c.params.join(" "),
             c.input.clone(),
             r.repeat.to_string(),

@@ -3,30 +3,15 @@
 //! other events than it made when recording is caught by name, never replayed as the
 //! recorded input.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use differential_dataflow::VecCollection;
+use common::Identity;
 use reprise_engine::log::format::{FRAME_HEADER_LEN, GeneratedEvents};
 use reprise_engine::log::{LogHeader, RecordSpec, RecordedClock, epochs, scan};
-use reprise_engine::{Epoch, Generate, Job, JobContext, RunConfig, RunResult, Source, run};
-
-struct Identity;
-
-impl Job for Identity {
-    type Event = (u64, String);
-    type Output = (u64, String);
-    fn event_time_ms(event: &(u64, String)) -> u64 {
-        event.0
-    }
-    fn build<'s>(
-        &self,
-        _: &JobContext,
-        events: VecCollection<'s, Epoch, (u64, String)>,
-    ) -> VecCollection<'s, Epoch, (u64, String)> {
-        events
-    }
-}
+use reprise_engine::{Epoch, Generate, RunConfig, RunResult, Source, run};
 
 const EVENTS: u64 = 50_000;
 

@@ -2,33 +2,18 @@
 //! readable prefix of the true epochs or is a clean error: never a panic, a hang, a wrong
 //! event, or a huge allocation.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
-use differential_dataflow::VecCollection;
+use common::Identity;
 use proptest::prelude::*;
 use reprise_engine::log::{LogHeader, RecordSpec, RecordedClock, epochs, scan};
-use reprise_engine::{EngineError, Epoch, Job, JobContext, RunConfig, Source, run};
+use reprise_engine::{EngineError, Epoch, RunConfig, Source, run};
 
 /// Epochs as read back: `(epoch, events sorted)`.
 type Epochs = Vec<(Epoch, Vec<(u64, String)>)>;
-
-struct Identity;
-
-impl Job for Identity {
-    type Event = (u64, String);
-    type Output = (u64, String);
-    fn event_time_ms(event: &(u64, String)) -> u64 {
-        event.0
-    }
-    fn build<'s>(
-        &self,
-        _: &JobContext,
-        events: VecCollection<'s, Epoch, (u64, String)>,
-    ) -> VecCollection<'s, Epoch, (u64, String)> {
-        events
-    }
-}
 
 fn dir() -> PathBuf {
     let dir = std::env::temp_dir().join(format!("reprise-corruption-{}", std::process::id()));

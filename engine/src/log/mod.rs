@@ -2,9 +2,9 @@
 //!
 //! A log is one file: magic bytes and a format version, then framed blocks (length,
 //! CRC32C, kind, codec, payload) holding a header (workload, parameters, seeds, clock,
-//! the recording's workers), the events of each epoch as they were fed (or, for generated input, their indices and
-//! checksum), markers saying
-//! which epochs are complete, and the per-epoch output digests. It is written as the run
+//! the recording's workers), the events of each epoch as they were fed (or, for generated
+//! input, their indices and checksum), markers saying which epochs are complete, and the
+//! per-epoch output digests. It is written as the run
 //! goes and flushed whenever an epoch's input is complete, so a run that crashes leaves a
 //! log whose complete epochs replay. See `docs/log-format.md` for the byte layout.
 

@@ -609,6 +609,27 @@ enum BlockEvents {
 }
 
 impl EncodedEvents {
+    /// The `count` events of `epoch` stored in `block` (of the log `path`), encoded from
+    /// `payload[start..]`.
+    fn stored(
+        path: &std::sync::Arc<str>,
+        block: Block,
+        epoch: Epoch,
+        count: u64,
+        start: usize,
+    ) -> Self {
+        Self {
+            path: std::sync::Arc::clone(path),
+            offset: block.offset,
+            epoch,
+            count,
+            events: BlockEvents::Stored {
+                payload: block.payload,
+                start,
+            },
+        }
+    }
+
     /// Number of events in the block.
     pub fn len(&self) -> u64 {
         self.count
@@ -703,16 +724,13 @@ pub fn recorded_rows(path: &Path, epoch: Epoch) -> Result<Option<Vec<EncodedEven
         let found = rows.get_or_insert_with(Vec::new);
         let (block_epoch, count, start) = events_header(&reader, &block)?;
         if block_epoch == epoch {
-            found.push(EncodedEvents {
-                path: std::sync::Arc::clone(&shared_path),
-                offset: block.offset,
+            found.push(EncodedEvents::stored(
+                &shared_path,
+                block,
                 epoch,
                 count,
-                events: BlockEvents::Stored {
-                    payload: block.payload,
-                    start,
-                },
-            });
+                start,
+            ));
         }
     }
     Ok(rows)
@@ -775,16 +793,7 @@ fn read_block(
             let (epoch, count, start) = events_header(reader, &block)?;
             let checksum = events_checksum(&block.payload[start..]);
             let blocks = pending.events(reader, &block, epoch, count, checksum)?;
-            blocks.push(EncodedEvents {
-                path: std::sync::Arc::clone(name),
-                offset: block.offset,
-                epoch,
-                count,
-                events: BlockEvents::Stored {
-                    payload: block.payload,
-                    start,
-                },
-            });
+            blocks.push(EncodedEvents::stored(name, block, epoch, count, start));
         }
         Some(BlockKind::Generated) => {
             let generated = generated_header(reader, &block)?;

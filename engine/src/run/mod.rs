@@ -193,7 +193,6 @@ pub fn run<J: Job>(
         }
         None => (None, None),
     };
-
     let record_rows = config.record.is_some() && config.record_output;
     let Feeding {
         total_events,

@@ -1,8 +1,8 @@
 //! One worker: builds the job's dataflow, feeds it its share of the input, and reports
 //! what it saw.
 
+use std::sync::Mutex;
 use std::sync::mpsc::{self, TryRecvError};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use differential_dataflow::input::Input;
@@ -49,7 +49,7 @@ pub(super) struct WorkerSummary {
 pub(super) enum Feed<E> {
     Generated {
         events: u64,
-        generate: Arc<dyn Fn(u64) -> E + Send + Sync>,
+        generate: Generate<E>,
     },
     Dealt {
         receivers: Mutex<Vec<Option<DealtReceiver<E>>>>,
