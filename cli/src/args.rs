@@ -81,7 +81,8 @@ pub struct CompareArgs {
     #[arg(long, value_delimiter = ',')]
     pub epoch_ms: Vec<u64>,
     /// Recording to an input log: off, on (generated input by index), full (every event
-    /// kept, `--record-full`), or several (off,on,full).
+    /// kept, `--record-full`), replay (`reprise replay` of a full log of the same
+    /// configuration, recorded once before the timed runs), or several (off,on,full,replay).
     #[arg(long, value_delimiter = ',', default_value = "off")]
     pub record: Vec<Recording>,
     /// Runs per configuration (interleaved across configurations).
@@ -127,6 +128,8 @@ pub enum Recording {
     On,
     /// `--record --record-full`.
     Full,
+    /// `reprise replay` of a `--record-full` log of the same run.
+    Replay,
 }
 
 impl Recording {
@@ -136,6 +139,7 @@ impl Recording {
             Recording::Off => "",
             Recording::On => " rec",
             Recording::Full => " rec full",
+            Recording::Replay => " replay",
         }
     }
 
@@ -144,6 +148,7 @@ impl Recording {
         match (value.as_bool(), value.as_str()) {
             (Some(true), _) | (_, Some("on")) => Recording::On,
             (_, Some("full")) => Recording::Full,
+            (_, Some("replay")) => Recording::Replay,
             _ => Recording::Off,
         }
     }

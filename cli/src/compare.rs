@@ -264,7 +264,8 @@ fn median(values: &[f64]) -> f64 {
 }
 
 /// Runs one configuration in a fresh process of `exe`; with `keep_log`, records its input
-/// (and digests) there whatever the configuration says.
+/// (and digests) there whatever the configuration says (in full for a `full` one). A
+/// `replay` configuration replays `replaying`, a full log of its run.
 fn run_once(
     config: &Config,
     args: &CompareArgs,
@@ -272,8 +273,15 @@ fn run_once(
     scratch: &Path,
     exe: &Path,
     keep_log: Option<&Path>,
+    replaying: Option<&Path>,
 ) -> anyhow::Result<serde_json::Value> {
     let mut command = Command::new(exe);
+    if let Some(log) = replaying {
+        command.arg("replay").arg(log);
+        command.args(["--workers", &config.workers.to_string()]);
+        command.args(["--format", "json", "--quiet"]);
+        return report_of(command);
+    }
     command.args(["run", &config.workload, "--format", "json", "--quiet"]);
     let input = match (config.input.as_str(), args.input.as_slice()) {
         ("", [only]) => only.as_str(),
@@ -292,6 +300,9 @@ fn run_once(
     let log = scratch.join(format!("run-{number}.rlog"));
     if let Some(keep) = keep_log {
         command.arg("--record").arg(keep);
+        if config.record == Recording::Full {
+            command.arg("--record-full");
+        }
     } else if config.kind == "baseline" {
         command.arg("--baseline-only");
     } else if config.record != Recording::Off {
@@ -304,11 +315,17 @@ fn run_once(
     if args.inject_mismatch == Some(number) {
         command.arg("--corrupt-digest");
     }
+    let report = report_of(command);
+    let _ = std::fs::remove_file(&log);
+    report
+}
+
+/// Runs `command` (a run or a replay with `--format json`) and reads its report.
+fn report_of(mut command: Command) -> anyhow::Result<serde_json::Value> {
     let output = command
         .stdin(Stdio::null())
         .output()
         .context("starting a run")?;
-    let _ = std::fs::remove_file(&log);
     if !output.status.success() {
         let stderr = String::from_utf8_lossy(&output.stderr);
         bail!(
@@ -381,6 +398,28 @@ pub fn compare(args: CompareArgs) -> anyhow::Result<ExitCode> {
     let scratch = args.output.join("scratch");
     std::fs::create_dir_all(&scratch)?;
 
+    // A replayed configuration replays a full log of its own run, recorded once, untimed.
+    let mut replay_logs: BTreeMap<&Config, PathBuf> = BTreeMap::new();
+    for config in configs.iter().filter(|c| c.record == Recording::Replay) {
+        let log = scratch.join(format!("replay-{}.rlog", replay_logs.len()));
+        eprintln!("recording {} in full, for its replays", config.label());
+        let recording = Config {
+            record: Recording::Full,
+            ..config.clone()
+        };
+        run_once(
+            &recording,
+            &args,
+            0,
+            &scratch,
+            exe_of(config),
+            Some(&log),
+            None,
+        )
+        .with_context(|| format!("recording the log that {} replays", config.label()))?;
+        replay_logs.insert(config, log);
+    }
+
     // Interleave: every repeat runs every configuration, starting one later each time, so
     // a machine that drifts (heat, neighbours) does not favour one configuration.
     let total = configs.len() * args.repeat;
@@ -397,7 +436,16 @@ pub fn compare(args: CompareArgs) -> anyhow::Result<ExitCode> {
                 repeat + 1,
                 started.elapsed().as_secs_f64()
             );
-            let run = match run_once(config, &args, number, &scratch, exe_of(config), None) {
+            let replaying = replay_logs.get(config).map(PathBuf::as_path);
+            let run = match run_once(
+                config,
+                &args,
+                number,
+                &scratch,
+                exe_of(config),
+                None,
+                replaying,
+            ) {
                 Ok(report) => {
                     let f = |k: &str| report[k].as_f64().unwrap_or(0.0);
                     Run {
@@ -484,6 +532,7 @@ pub fn compare(args: CompareArgs) -> anyhow::Result<ExitCode> {
             &scratch,
             exe_of(&reference),
             Some(&logs[0]),
+            None,
         )
         .and_then(|_| {
             run_once(
@@ -493,6 +542,7 @@ pub fn compare(args: CompareArgs) -> anyhow::Result<ExitCode> {
                 &scratch,
                 exe_of(&engine),
                 Some(&logs[1]),
+                None,
             )
         });
         number += 1;
@@ -507,6 +557,9 @@ pub fn compare(args: CompareArgs) -> anyhow::Result<ExitCode> {
         for log in &logs {
             let _ = std::fs::remove_file(log);
         }
+    }
+    for log in replay_logs.values() {
+        let _ = std::fs::remove_file(log);
     }
     let _ = std::fs::remove_dir(&scratch);
     let rates = |config: &Config| -> Vec<f64> {
@@ -756,7 +809,8 @@ fn summarize(configs: &[Config], runs: &[Run], reference_build: &str) -> Vec<Sum
                 latency_p50_ms: median(&p50),
                 latency_p99_ms: median(&p99),
                 peak_memory_bytes: good.iter().map(|r| r.peak_memory_bytes).max().unwrap_or(0),
-                log_bytes_per_event: (config.record != Recording::Off).then(|| median(&per_event)),
+                log_bytes_per_event: matches!(config.record, Recording::On | Recording::Full)
+                    .then(|| median(&per_event)),
                 status,
                 first_changed_epoch: None,
                 verdicts: Vec::new(),

@@ -513,6 +513,54 @@ fn tamper_one_digest(log: &str) -> u64 {
 }
 
 #[test]
+fn compare_replays_a_full_log_of_each_replayed_configuration() {
+    let dir = scratch("compare-replay");
+    let out_dir = path(&dir, "out");
+    let out = reprise(&[
+        "compare",
+        "nexmark-q5",
+        "--events",
+        "20000",
+        "--workers",
+        "1,2",
+        "--record",
+        "off,replay",
+        "--repeat",
+        "2",
+        "-o",
+        &out_dir,
+    ]);
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    for workers in [1, 2] {
+        assert!(
+            stderr(&out).contains(&format!(
+                "recording nexmark-q5 w{workers} 10ms replay in full"
+            )),
+            "{}",
+            stderr(&out)
+        );
+    }
+    let results: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(format!("{out_dir}/results.json")).unwrap())
+            .unwrap();
+    let runs = results["runs"].as_array().unwrap();
+    let replays: Vec<_> = runs.iter().filter(|r| r["record"] == "replay").collect();
+    assert_eq!(replays.len(), 4, "{runs:?}");
+    // Each replay fed the whole recorded input and gave the live run's digest.
+    for replay in replays {
+        assert_eq!(replay["events"], 20000, "{replay}");
+        assert_eq!(replay["digest_ok"], true, "{replay}");
+        assert!(replay["events_per_sec"].as_f64().unwrap() > 0.0);
+    }
+    let summary = results["summary"].as_array().unwrap();
+    let replayed = summary.iter().find(|s| s["record"] == "replay").unwrap();
+    assert!(replayed["log_bytes_per_event"].is_null(), "{replayed}");
+    assert!(stdout(&out).contains("nexmark-q5 w2 10ms replay"));
+    // The logs replayed are scratch: none is left behind.
+    assert!(!Path::new(&format!("{out_dir}/scratch")).exists());
+}
+
+#[test]
 fn compare_writes_json_csv_and_svg_and_reports_a_wrong_digest_as_a_failure() {
     let dir = scratch("compare");
     let base = [
