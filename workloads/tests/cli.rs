@@ -555,6 +555,10 @@ fn compare_replays_a_full_log_of_each_replayed_configuration() {
     let summary = results["summary"].as_array().unwrap();
     let replayed = summary.iter().find(|s| s["record"] == "replay").unwrap();
     assert!(replayed["log_bytes_per_event"].is_null(), "{replayed}");
+    assert!(
+        replayed["peak_memory_bytes"].as_u64().unwrap() > 0,
+        "{replayed}"
+    );
     assert!(stdout(&out).contains("nexmark-q5 w2 10ms replay"));
     // The logs replayed are scratch: none is left behind.
     assert!(!Path::new(&format!("{out_dir}/scratch")).exists());

@@ -44,10 +44,37 @@ enum Stop {
     Truncated { offset: u64 },
 }
 
+/// Decompressed payload buffers, given back by whoever is done with a block (the worker
+/// that decoded it, or the scan), for the reader to fill again: memory already mapped,
+/// rather than fresh pages faulted in, and zeroed, for every block.
+#[derive(Clone, Debug, Default)]
+struct Buffers(std::sync::Arc<std::sync::Mutex<Vec<Vec<u8>>>>);
+
+impl Buffers {
+    /// Enough for the blocks in flight between the reader and its workers.
+    const KEEP: usize = 32;
+
+    fn take(&self) -> Vec<u8> {
+        let mut spare = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        spare.pop().unwrap_or_default()
+    }
+
+    fn give(&self, buffer: Vec<u8>) {
+        let mut spare = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if spare.len() < Self::KEEP {
+            spare.push(buffer);
+        }
+    }
+}
+
 /// Reads blocks one by one.
 struct BlockReader {
     path: PathBuf,
     file: BufReader<File>,
+    /// The block being read, as stored: one buffer for them all.
+    body: Vec<u8>,
+    /// Where events payloads come from, and go back to once decoded.
+    buffers: Buffers,
     offset: u64,
     /// The epoch being read, for error messages: the first epoch not yet closed.
     epoch: Epoch,
@@ -66,6 +93,8 @@ impl BlockReader {
         let mut reader = Self {
             path: path.to_path_buf(),
             file: BufReader::with_capacity(1 << 20, file),
+            body: Vec::new(),
+            buffers: Buffers::default(),
             offset: 0,
             epoch: 0,
             keep_raw: false,
@@ -147,7 +176,9 @@ impl BlockReader {
                 ),
             ));
         }
-        let mut body = vec![0u8; body_len];
+        let mut body = std::mem::take(&mut self.body);
+        // Only a block larger than any before it writes zeros first.
+        body.resize(body_len, 0);
         if !read_full(&mut self.file, &mut body).map_err(io)? {
             // A crash cuts the last block short. A block that claims more bytes than the
             // file has, with whole blocks after it, has a damaged length instead.
@@ -186,8 +217,12 @@ impl BlockReader {
                 ));
             }
         };
-        let payload = match body[1] {
-            c if c == Codec::Raw as u8 => body.split_off(2),
+        let mut payload = self.buffers.take();
+        match body[1] {
+            c if c == Codec::Raw as u8 => {
+                payload.clear();
+                payload.extend_from_slice(&body[2..]);
+            }
             c if c == Codec::Lz4 as u8 => {
                 let (size, compressed) = lz4_flex::block::uncompressed_size(&body[2..])
                     .map_err(|e| self.corrupt(offset, format!("bad compressed block: {e}")))?;
@@ -197,15 +232,16 @@ impl BlockReader {
                         format!("decompressed size {size} exceeds {MAX_BLOCK_BYTES}"),
                     ));
                 }
-                let payload = lz4_flex::block::decompress(compressed, size)
+                payload.resize(size, 0);
+                let written = lz4_flex::block::decompress_into(compressed, &mut payload)
                     .map_err(|e| self.corrupt(offset, format!("bad compressed block: {e}")))?;
-                if payload.len() != size {
+                if written != size {
                     return Err(self.corrupt(offset, "compressed block has the wrong size".into()));
                 }
-                payload
             }
             other => return Err(self.corrupt(offset, format!("unknown block codec {other}"))),
-        };
+        }
+        self.body = body;
         Ok(Ok(Block {
             tag: body_tag,
             kind,
@@ -489,6 +525,7 @@ fn scan_part(path: &Path) -> Result<LogScan, EngineError> {
                 let (epoch, count, start) = events_header(&reader, &block)?;
                 let checksum = events_checksum(&block.payload[start..]);
                 *epochs.events(&reader, &block, epoch, count, checksum)? += block.stored_len;
+                reader.buffers.give(block.payload);
             }
             Some(BlockKind::Generated) => {
                 let generated = generated_header(&reader, &block)?;
@@ -597,6 +634,18 @@ pub struct EncodedEvents {
     epoch: Epoch,
     count: u64,
     events: BlockEvents,
+    /// Where the stored payload goes back to once decoded.
+    buffers: Option<Buffers>,
+}
+
+impl Drop for EncodedEvents {
+    fn drop(&mut self) {
+        if let (Some(buffers), BlockEvents::Stored { payload, .. }) =
+            (&self.buffers, &mut self.events)
+        {
+            buffers.give(std::mem::take(payload));
+        }
+    }
 }
 
 /// What an events block holds.
@@ -610,13 +659,14 @@ enum BlockEvents {
 
 impl EncodedEvents {
     /// The `count` events of `epoch` stored in `block` (of the log `path`), encoded from
-    /// `payload[start..]`.
+    /// `payload[start..]`; the payload goes back to `buffers`, if any, once decoded.
     fn stored(
         path: &std::sync::Arc<str>,
         block: Block,
         epoch: Epoch,
         count: u64,
         start: usize,
+        buffers: Option<&Buffers>,
     ) -> Self {
         Self {
             path: std::sync::Arc::clone(path),
@@ -627,6 +677,7 @@ impl EncodedEvents {
                 payload: block.payload,
                 start,
             },
+            buffers: buffers.cloned(),
         }
     }
 
@@ -730,6 +781,7 @@ pub fn recorded_rows(path: &Path, epoch: Epoch) -> Result<Option<Vec<EncodedEven
                 epoch,
                 count,
                 start,
+                None,
             ));
         }
     }
@@ -793,7 +845,10 @@ fn read_block(
             let (epoch, count, start) = events_header(reader, &block)?;
             let checksum = events_checksum(&block.payload[start..]);
             let blocks = pending.events(reader, &block, epoch, count, checksum)?;
-            blocks.push(EncodedEvents::stored(name, block, epoch, count, start));
+            let buffers = Some(&reader.buffers);
+            blocks.push(EncodedEvents::stored(
+                name, block, epoch, count, start, buffers,
+            ));
         }
         Some(BlockKind::Generated) => {
             let generated = generated_header(reader, &block)?;
@@ -805,6 +860,7 @@ fn read_block(
                 epoch,
                 count,
                 events: BlockEvents::Generated(generated),
+                buffers: None,
             });
         }
         Some(BlockKind::InputClosed) => {
