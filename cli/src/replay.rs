@@ -52,6 +52,9 @@ struct ReplayReport {
     recorded_failure: Option<String>,
     elapsed_s: f64,
     events_per_sec: f64,
+    latency_p50_ms: f64,
+    latency_p99_ms: f64,
+    peak_memory_bytes: Option<u64>,
     digest: String,
 }
 
@@ -149,6 +152,9 @@ fn replay_log(
         recorded_failure: scan.end.as_ref().and_then(|end| end.failure.clone()),
         elapsed_s: result.elapsed.as_secs_f64(),
         events_per_sec: result.events_per_sec(),
+        latency_p50_ms: result.latency.p50.as_secs_f64() * 1000.0,
+        latency_p99_ms: result.latency.p99.as_secs_f64() * 1000.0,
+        peak_memory_bytes: result.peak_memory_bytes,
         digest: result.digests.run_digest().to_string(),
     };
     // With recorded output rows, a divergence shows the rows recorded and those produced.
