@@ -6,16 +6,19 @@
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> std::process::ExitCode {
-    without_transparent_huge_pages();
+    if std::env::var_os("REPRISE_HUGE_PAGES").is_none_or(|v| v != "on") {
+        without_transparent_huge_pages();
+    }
     reprise_cli::main(reprise_workloads::registry())
 }
 
-/// mimalloc asks for transparent huge pages on its arenas, and purges freed memory in 4 KiB
-/// pieces: a worker that frees and allocates again then faults in, and clears, whole 2 MiB
-/// pages. In about one run in four that took a fifth of a worker's time (Nexmark q5 at 2
-/// workers: 6.3M events/s against 9.2M); without huge pages runs are steady, mostly faster
-/// and smaller (bench-results/2026-12-03-2cpu-huge-pages). The flag is inherited by the
-/// processes `compare` and `cluster` start.
+/// mimalloc asks for transparent huge pages on its arenas. On the 2-core development
+/// machine that made throughput a lottery: Nexmark q5 at 2 workers ran at 9.2M events/s,
+/// or at 6.3M with a fifth of a worker's time in the kernel clearing fresh 2 MiB pages;
+/// q18 at 1 worker at 1.5M to 2.9M. Without them runs are steady and smaller, mostly
+/// faster, some large-state queries at 2 workers 5-10% slower (README, Performance;
+/// bench-results/2026-12-03-2cpu-*). `REPRISE_HUGE_PAGES=on` keeps them. The flag is
+/// inherited by the processes `compare` and `cluster` start.
 fn without_transparent_huge_pages() {
     #[cfg(target_os = "linux")]
     if let Err(error) = nix::sys::prctl::set_thp_disable(true) {
