@@ -51,8 +51,10 @@ enum Stop {
 struct Buffers(std::sync::Arc<std::sync::Mutex<Vec<Vec<u8>>>>);
 
 impl Buffers {
-    /// Enough for the blocks in flight between the reader and its workers.
+    /// Enough for the blocks in flight between the reader and its workers, and no more
+    /// than this many bytes of them kept idle.
     const KEEP: usize = 32;
+    const KEEP_BYTES: usize = 64 << 20;
 
     fn take(&self) -> Vec<u8> {
         let mut spare = self.0.lock().unwrap_or_else(|p| p.into_inner());
@@ -61,7 +63,8 @@ impl Buffers {
 
     fn give(&self, buffer: Vec<u8>) {
         let mut spare = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        if spare.len() < Self::KEEP {
+        let held: usize = spare.iter().map(Vec::capacity).sum();
+        if spare.len() < Self::KEEP && held + buffer.capacity() <= Self::KEEP_BYTES {
             spare.push(buffer);
         }
     }
