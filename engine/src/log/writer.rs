@@ -28,9 +28,10 @@ pub(crate) enum LogMessage {
         count: u64,
         checksum: u64,
     },
-    /// Generated events, by index, with their checksum, or, when the writer is to make
-    /// them again to checksum them (off the workers' path), without.
-    Generated(GeneratedEvents),
+    /// Blocks of generated events, by index, with their checksum, or, when the writer is
+    /// to make them again to checksum them (off the workers' path), without: an epoch's
+    /// blocks in one message, since waking the writer costs more than writing a block.
+    Generated(Vec<GeneratedEvents>),
     /// A worker has recorded every event of the epochs before `before`.
     InputClosed { worker: usize, before: Epoch },
     /// A worker's sink finished `epoch` with this digest share.
@@ -62,6 +63,9 @@ pub(crate) enum RecordGenerated {
     /// has a core the workers leave idle, recording costs them next to nothing.
     IndicesOnly,
 }
+
+/// Blocks of generated events a recorder sends at once, at most (a million events).
+const UNSENT_BLOCKS: usize = 64;
 
 /// Frames a worker's output rows as a log block, when called.
 pub(crate) struct EncodeRows(pub(crate) Box<dyn FnOnce() -> Vec<u8> + Send>);
@@ -109,6 +113,8 @@ pub(crate) struct Recorder {
     generated_as: RecordGenerated,
     /// The generated events noted since the last block, and their checksum so far.
     generated: Option<(GeneratedEvents, EventsChecksum)>,
+    /// Whole blocks of generated events, sent with the marker that closes their epoch.
+    unsent: Vec<GeneratedEvents>,
 }
 
 impl Recorder {
@@ -125,6 +131,7 @@ impl Recorder {
             encoded: Vec::new(),
             generated_as,
             generated: None,
+            unsent: Vec::new(),
         }
     }
 
@@ -170,6 +177,7 @@ impl Recorder {
     pub(crate) fn advance(&mut self, epoch: Epoch) {
         self.flush();
         self.flush_generated();
+        self.send_generated();
         self.epoch = epoch;
         let _ = self.log.send(LogMessage::InputClosed {
             worker: self.worker,
@@ -199,7 +207,19 @@ impl Recorder {
             if self.generated_as == RecordGenerated::Indices {
                 block.checksum = checksum.finish();
             }
-            let _ = self.log.send(LogMessage::Generated(block));
+            self.unsent.push(block);
+            // A long epoch's blocks go on in batches, so the writer keeps up with them.
+            if self.unsent.len() == UNSENT_BLOCKS {
+                self.send_generated();
+            }
+        }
+    }
+
+    fn send_generated(&mut self) {
+        if !self.unsent.is_empty() {
+            let _ = self
+                .log
+                .send(LogMessage::Generated(std::mem::take(&mut self.unsent)));
         }
     }
 
@@ -256,17 +276,19 @@ pub(crate) fn write_log(
                 *sum = sum.wrapping_add(checksum);
                 write(&mut out, &frame(BlockKind::Events, &payload, spec.compress))?
             }
-            LogMessage::Generated(mut block) => {
-                if let Some(checksum) = checksum_generated.as_mut() {
-                    block.checksum = checksum(&block);
+            LogMessage::Generated(blocks) => {
+                for mut block in blocks {
+                    if let Some(checksum) = checksum_generated.as_mut() {
+                        block.checksum = checksum(&block);
+                    }
+                    let (events, sum) = open.entry(block.epoch).or_default();
+                    *events += block.count;
+                    *sum = sum.wrapping_add(block.checksum);
+                    write(
+                        &mut out,
+                        &frame(BlockKind::Generated, &encode(&block), false),
+                    )?
                 }
-                let (events, sum) = open.entry(block.epoch).or_default();
-                *events += block.count;
-                *sum = sum.wrapping_add(block.checksum);
-                write(
-                    &mut out,
-                    &frame(BlockKind::Generated, &encode(&block), false),
-                )?
             }
             LogMessage::InputClosed { worker, before } => {
                 input_closed[worker] = before;
