@@ -512,10 +512,21 @@ fn tamper_one_digest(log: &str) -> u64 {
     epoch
 }
 
+#[cfg(unix)]
 #[test]
 fn compare_replays_a_full_log_of_each_replayed_configuration() {
+    use std::os::unix::fs::PermissionsExt;
     let dir = scratch("compare-replay");
     let out_dir = path(&dir, "out");
+    // The build compared is the binary behind a script that notes each command it runs.
+    let calls = path(&dir, "calls.txt");
+    let traced = path(&dir, "traced.sh");
+    let script = format!(
+        "#!/bin/sh\necho \"$1\" >> '{calls}'\nexec '{}' \"$@\"\n",
+        env!("CARGO_BIN_EXE_reprise")
+    );
+    std::fs::write(&traced, script).unwrap();
+    std::fs::set_permissions(&traced, std::fs::Permissions::from_mode(0o755)).unwrap();
     let out = reprise(&[
         "compare",
         "nexmark-q5",
@@ -527,14 +538,20 @@ fn compare_replays_a_full_log_of_each_replayed_configuration() {
         "off,replay",
         "--repeat",
         "2",
+        "--build",
+        &format!("traced={traced}"),
         "-o",
         &out_dir,
     ]);
     assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    // Two recordings (one per worker count), then 4 live runs and 4 replays.
+    let commands = std::fs::read_to_string(&calls).unwrap();
+    let count = |command: &str| commands.lines().filter(|l| *l == command).count();
+    assert_eq!((count("run"), count("replay")), (6, 4), "{commands}");
     for workers in [1, 2] {
         assert!(
             stderr(&out).contains(&format!(
-                "recording nexmark-q5 w{workers} 10ms replay in full"
+                "recording [traced] nexmark-q5 w{workers} 10ms replay in full"
             )),
             "{}",
             stderr(&out)
@@ -559,7 +576,7 @@ fn compare_replays_a_full_log_of_each_replayed_configuration() {
         replayed["peak_memory_bytes"].as_u64().unwrap() > 0,
         "{replayed}"
     );
-    assert!(stdout(&out).contains("nexmark-q5 w2 10ms replay"));
+    assert!(stdout(&out).contains("[traced] nexmark-q5 w2 10ms replay"));
     // The logs replayed are scratch: none is left behind.
     assert!(!Path::new(&format!("{out_dir}/scratch")).exists());
 }

@@ -220,7 +220,12 @@ impl BlockReader {
                 ));
             }
         };
-        let mut payload = self.buffers.take();
+        // Only events blocks come back to the pool: a marker would take a spare and drop it.
+        let mut payload = if kind == Some(BlockKind::Events) {
+            self.buffers.take()
+        } else {
+            Vec::new()
+        };
         match body[1] {
             c if c == Codec::Raw as u8 => {
                 payload.clear();

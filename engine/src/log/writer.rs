@@ -373,3 +373,43 @@ pub fn write_events_log<E: Serialize>(
     drop(tx);
     write_log(spec, 1, rx, None)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The blocks a message carries, or `None` for a message of another kind.
+    fn blocks(message: LogMessage) -> Option<Vec<GeneratedEvents>> {
+        match message {
+            LogMessage::Generated(blocks) => Some(blocks),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn an_epochs_generated_blocks_go_in_batches_before_its_marker() {
+        let (log, messages) = std::sync::mpsc::channel();
+        let mut recorder = Recorder::new(0, RecordGenerated::IndicesOnly, log);
+        let events = UNSENT_BLOCKS as u64 * GENERATED_BLOCK_EVENTS + 1;
+        for index in 0..events {
+            recorder.record_generated(index * 2, 2, &index);
+        }
+        // A long epoch's first 64 blocks have gone, in one message; the last is held.
+        let first = blocks(messages.try_recv().unwrap()).unwrap();
+        assert_eq!(first.len(), UNSENT_BLOCKS);
+        assert!(messages.try_recv().is_err());
+        for (i, block) in first.iter().enumerate() {
+            assert_eq!(block.first, 2 * i as u64 * GENERATED_BLOCK_EVENTS);
+            assert_eq!(block.count, GENERATED_BLOCK_EVENTS);
+        }
+        // Closing the epoch sends the rest, then the marker.
+        recorder.advance(1);
+        let rest = blocks(messages.try_recv().unwrap()).unwrap();
+        assert_eq!((rest.len(), rest[0].count, rest[0].epoch), (1, 1, 0));
+        assert!(matches!(
+            messages.try_recv(),
+            Ok(LogMessage::InputClosed { before: 1, .. })
+        ));
+        assert!(messages.try_recv().is_err());
+    }
+}
