@@ -57,6 +57,7 @@ pub mod output;
 pub mod params;
 pub mod preview;
 mod run;
+mod serde_words;
 pub mod sink;
 mod source;
 pub mod testing;

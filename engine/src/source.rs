@@ -5,12 +5,17 @@
 //! - [`Source::Read`]: records read in order (a file, standard input) by one reader
 //!   thread, which assigns epochs and deals chunks to the workers.
 //! - [`Source::Replay`]: the complete epochs of an input log, each with its recorded
-//!   events, dealt the same way.
+//!   events, dealt the same way: as encoded blocks that each worker decodes, or, with a
+//!   core to spare, decoded by the reader thread itself.
 
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError};
 use std::time::{Duration, Instant};
 
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
 use crate::log::EncodedEvents;
+use crate::serde_words::holds_variable_data;
 use crate::{Clock, EngineError, Epoch, EpochConfig, EventClock};
 
 /// A record that could not be read.
@@ -63,7 +68,8 @@ pub enum Source<E> {
     Replay {
         /// The log's name, for messages.
         name: String,
-        /// The epochs; workers decode the blocks, in parallel.
+        /// The epochs, their blocks decoded by the workers in parallel or by the reader
+        /// thread (see [`deal`]).
         epochs: RecordedEpochs,
         /// The recording's generator, for a log of generated input that holds its events'
         /// indices rather than the events (see [`crate::log::EncodedEvents::replay`]).
@@ -181,16 +187,36 @@ impl<E> Chunker<E> {
     }
 }
 
+/// How the reader thread deals: its process's share of the input, who decodes a replay,
+/// and how it sees the run stop (`stop`) or stops it (`fail`: a replayed block that does
+/// not decode, whose epoch must not complete).
+pub(crate) struct Dealing<'a> {
+    /// This process and the number of processes.
+    pub(crate) share: (usize, usize),
+    /// Decode a replay's blocks on this thread.
+    pub(crate) decode_replay: bool,
+    pub(crate) stop: &'a dyn Fn() -> bool,
+    pub(crate) fail: &'a dyn Fn(EngineError),
+}
+
 /// Reads the source on this thread and deals it to the workers. Returns the number of
 /// events dealt, or the first bad record's error after dealing everything before it.
-pub(crate) fn deal<E: Send + 'static>(
+///
+/// A replay's blocks go to the workers still encoded, unless `decode_replay`: then this
+/// thread decodes them (or makes generated events again) and deals the events, so that
+/// a worker with a core beside it only feeds them.
+pub(crate) fn deal<E: Send + Serialize + DeserializeOwned + 'static>(
     source: Source<E>,
     time_of: fn(&E) -> u64,
     epochs: EpochConfig,
     started: Instant,
     workers: Vec<SyncSender<Dealt<E>>>,
-    (process, processes): (usize, usize),
-    stop: &dyn Fn() -> bool,
+    Dealing {
+        share: (process, processes),
+        decode_replay,
+        stop,
+        fail,
+    }: Dealing<'_>,
 ) -> Result<u64, EngineError> {
     let mut dealer = Dealer {
         workers,
@@ -218,8 +244,15 @@ pub(crate) fn deal<E: Send + 'static>(
     let outcome = match source {
         Source::Generated { .. } => Err(EngineError::Bug("generated sources are not dealt".into())),
         Source::Replay {
-            epochs: recorded, ..
+            epochs: recorded,
+            generate,
+            ..
         } => (|| {
+            // Events that own heap memory (strings, say) go to the workers encoded after
+            // all: a worker frees what it was fed, and freeing memory another thread
+            // allocated costs it more than decoding (Nexmark q2: 25% slower). The first
+            // block decides.
+            let (mut decode, mut probed) = (decode_replay, false);
             for epoch in recorded {
                 let (epoch, blocks) = epoch?;
                 if !chunker.move_to(&mut dealer, epoch) {
@@ -227,7 +260,24 @@ pub(crate) fn deal<E: Send + 'static>(
                 }
                 for block in blocks.into_iter().filter(|_| mine()) {
                     dealt += block.len();
-                    if !dealer.encoded(epoch, block) {
+                    if !decode {
+                        if !dealer.encoded(epoch, block) {
+                            return Ok(());
+                        }
+                        continue;
+                    }
+                    let mut events = Vec::with_capacity(block.len() as usize);
+                    if let Err(error) = block.replay(generate.as_ref(), |e| events.push(e)) {
+                        // As a worker that decodes it would: the run stops before the
+                        // epoch completes.
+                        fail(error);
+                        return Ok(());
+                    }
+                    if !probed {
+                        probed = true;
+                        decode = !events.iter().any(holds_variable_data);
+                    }
+                    if !dealer.events(epoch, events) {
                         return Ok(());
                     }
                 }

@@ -9,9 +9,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use common::Identity;
+use differential_dataflow::VecCollection;
 use reprise_engine::log::format::{FRAME_HEADER_LEN, GeneratedEvents};
 use reprise_engine::log::{LogHeader, RecordSpec, RecordedClock, epochs, scan};
-use reprise_engine::{Epoch, Generate, RunConfig, RunResult, Source, run};
+use reprise_engine::{Epoch, Generate, Job, JobContext, RunConfig, RunResult, Source, run};
 
 const EVENTS: u64 = 50_000;
 
@@ -27,7 +28,34 @@ fn scratch(name: &str) -> PathBuf {
 }
 
 fn record(path: &Path, workers: usize, full: bool) -> RunResult {
-    let header = LogHeader {
+    record_job(Identity, generator(), path, workers, full)
+}
+
+/// Passes its events through: `(time_ms, value)`, which own no heap memory, so a reader
+/// thread that decodes a replay decodes every block.
+struct Numbers;
+
+impl Job for Numbers {
+    type Event = (u64, u64);
+    type Output = (u64, u64);
+    fn event_time_ms(event: &(u64, u64)) -> u64 {
+        event.0
+    }
+    fn build<'s>(
+        &self,
+        _: &JobContext,
+        events: VecCollection<'s, Epoch, (u64, u64)>,
+    ) -> VecCollection<'s, Epoch, (u64, u64)> {
+        events
+    }
+}
+
+fn numbers() -> Generate<(u64, u64)> {
+    Arc::new(|i| (i / 50, i * 7919 % 1000))
+}
+
+fn header(workers: usize) -> LogHeader {
+    LogHeader {
         format_version: 2,
         engine_version: "test".into(),
         git_revision: "test".into(),
@@ -42,7 +70,17 @@ fn record(path: &Path, workers: usize, full: bool) -> RunResult {
         recording_id: 0,
         part: 0,
         program: "generated_log".into(),
-    };
+    }
+}
+
+fn record_job<J: Job>(
+    job: J,
+    generate: Generate<J::Event>,
+    path: &Path,
+    workers: usize,
+    full: bool,
+) -> RunResult {
+    let header = header(workers);
     let mut config = RunConfig::new(workers, 10);
     config.record = Some(RecordSpec {
         path: path.to_path_buf(),
@@ -52,9 +90,9 @@ fn record(path: &Path, workers: usize, full: bool) -> RunResult {
     });
     let source = Source::Generated {
         events: EVENTS,
-        generate: generator(),
+        generate,
     };
-    run(Arc::new(Identity), source, &config, &mut |_| {}).unwrap()
+    run(Arc::new(job), source, &config, &mut |_| {}).unwrap()
 }
 
 fn replay(
@@ -62,17 +100,91 @@ fn replay(
     workers: usize,
     generate: Option<Generate<(u64, String)>>,
 ) -> Result<RunResult, reprise_engine::EngineError> {
+    replay_job(Identity, path, &RunConfig::new(workers, 10), generate)
+}
+
+fn replay_job<J: Job>(
+    job: J,
+    path: &Path,
+    config: &RunConfig,
+    generate: Option<Generate<J::Event>>,
+) -> Result<RunResult, reprise_engine::EngineError> {
     let source = Source::Replay {
         name: path.display().to_string(),
         epochs: reprise_engine::log::epoch_blocks(path, None).unwrap(),
         generate,
     };
-    run(
-        Arc::new(Identity),
-        source,
-        &RunConfig::new(workers, 10),
-        &mut |_| {},
-    )
+    run(Arc::new(job), source, config, &mut |_| {})
+}
+
+/// `workers` workers, the reader thread decoding the replay or not.
+fn decoding(workers: usize, on_reader: bool) -> RunConfig {
+    let mut config = RunConfig::new(workers, 10);
+    config.decode_replay_on_reader = Some(on_reader);
+    config
+}
+
+#[test]
+fn a_replay_decoded_by_the_reader_thread_or_by_the_workers_is_the_recorded_run() {
+    for full in [false, true] {
+        let log = scratch(&format!("numbers-{full}.rlog"));
+        let recorded = record_job(Numbers, numbers(), &log, 2, full);
+        for (workers, on_reader) in [(1, true), (1, false), (3, true), (3, false)] {
+            let replayed = replay_job(
+                Numbers,
+                &log,
+                &decoding(workers, on_reader),
+                Some(numbers()),
+            )
+            .unwrap();
+            assert_eq!(replayed.events, EVENTS);
+            assert_eq!(
+                recorded.digests.first_divergence(&replayed.digests),
+                None,
+                "full {full}, {workers} workers, decoded on the reader {on_reader}"
+            );
+        }
+    }
+    // Events with strings: the reader decodes the first block, the workers the rest.
+    let log = scratch("strings-full.rlog");
+    let recorded = record(&log, 2, true);
+    let replayed = replay_job(Identity, &log, &decoding(1, true), None).unwrap();
+    assert_eq!(recorded.digests.first_divergence(&replayed.digests), None);
+}
+
+#[test]
+fn a_changed_generator_stops_a_replay_before_the_epoch_it_changed_completes() {
+    let log = scratch("numbers-changed.rlog");
+    record_job(Numbers, numbers(), &log, 2, false);
+    // The event at index 31,337, in epoch 62, differs.
+    let changed: Generate<(u64, u64)> = Arc::new(|i| {
+        let (time, value) = numbers()(i);
+        (time, value + u64::from(i == 31_337))
+    });
+    for on_reader in [true, false] {
+        // The replay records what it feeds: its log must not say epoch 62 was complete.
+        let again = scratch(&format!("numbers-changed-again-{on_reader}.rlog"));
+        let mut config = decoding(1, on_reader);
+        config.record = Some(RecordSpec {
+            path: again.clone(),
+            header: header(1),
+            compress: true,
+            full: true,
+        });
+        let message = replay_job(Numbers, &log, &config, Some(Arc::clone(&changed)))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            message.contains("generator makes other events") && message.contains("epoch 62"),
+            "decoded on the reader {on_reader}: {message}"
+        );
+        let replayed = scan(&again).unwrap();
+        assert!(
+            replayed.input_complete_before <= 62,
+            "decoded on the reader {on_reader}: input complete before epoch {}",
+            replayed.input_complete_before
+        );
+    }
 }
 
 #[test]

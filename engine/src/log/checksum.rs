@@ -1,11 +1,10 @@
 //! The checksum of generated events: a hash of their serde data, fed straight from the
-//! serializer, word by word, without encoding them first.
+//! serializer, word by word, without encoding them first (see [`crate::serde_words`]).
 //!
 //! A log of generated input keeps only each block's indices and this checksum; a replay
 //! makes the events again and compares it. Computing it costs a few nanoseconds an event
 //! (encoding with postcard and hashing the bytes costs several times that), which is what
-//! lets a recording cost next to nothing. No crate hashes serde data without building a
-//! value tree or a byte buffer first, hence this one.
+//! lets a recording cost next to nothing.
 //!
 //! Each step `state = (state.rotl(26) ^ word) * K` is a bijection of the state for a given
 //! word and of the word for a given state, so a single changed word always changes the
@@ -14,7 +13,8 @@
 //! XXH3-64 hash instead of its bytes.
 
 use serde::Serialize;
-use serde::ser;
+
+use crate::serde_words::{Words, walk};
 
 /// A running checksum over a sequence of events, in order.
 #[derive(Clone, Copy, Debug)]
@@ -43,9 +43,7 @@ impl EventsChecksum {
     /// Adds the next event.
     #[inline]
     pub fn add<E: Serialize>(&mut self, event: &E) {
-        event
-            .serialize(&mut *self)
-            .expect("events are plain serde data");
+        walk(self, event);
         self.events += 1;
     }
 
@@ -59,7 +57,9 @@ impl EventsChecksum {
         h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
         h ^ (h >> 33)
     }
+}
 
+impl Words for EventsChecksum {
     #[inline]
     fn word(&mut self, word: u64) {
         self.state = (self.state.rotate_left(26) ^ word).wrapping_mul(MULTIPLIER);
@@ -85,207 +85,6 @@ impl EventsChecksum {
         }
     }
 }
-
-/// Never produced: every serde value can be hashed.
-#[derive(Debug)]
-pub struct Unhashable(String);
-
-impl std::fmt::Display for Unhashable {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for Unhashable {}
-
-impl ser::Error for Unhashable {
-    fn custom<T: std::fmt::Display>(message: T) -> Self {
-        Unhashable(message.to_string())
-    }
-}
-
-type Done = Result<(), Unhashable>;
-
-/// `serialize_T` for types that are one word as `v as u64`.
-macro_rules! words {
-    ($($method:ident: $ty:ty),*) => {$(
-        fn $method(self, v: $ty) -> Done {
-            self.word(v as u64);
-            Ok(())
-        }
-    )*};
-}
-
-impl ser::Serializer for &mut EventsChecksum {
-    type Ok = ();
-    type Error = Unhashable;
-    type SerializeSeq = Self;
-    type SerializeTuple = Self;
-    type SerializeTupleStruct = Self;
-    type SerializeTupleVariant = Self;
-    type SerializeMap = Self;
-    type SerializeStruct = Self;
-    type SerializeStructVariant = Self;
-
-    // Integers, bools and chars: one word each.
-    words!(serialize_bool: bool, serialize_i8: i8, serialize_i16: i16, serialize_i32: i32,
-        serialize_i64: i64, serialize_u8: u8, serialize_u16: u16, serialize_u32: u32,
-        serialize_u64: u64, serialize_char: char);
-
-    fn serialize_i128(self, v: i128) -> Done {
-        self.word(v as u64);
-        self.word((v >> 64) as u64);
-        Ok(())
-    }
-    fn serialize_u128(self, v: u128) -> Done {
-        self.word(v as u64);
-        self.word((v >> 64) as u64);
-        Ok(())
-    }
-    fn serialize_f32(self, v: f32) -> Done {
-        self.word(v.to_bits() as u64);
-        Ok(())
-    }
-    fn serialize_f64(self, v: f64) -> Done {
-        self.word(v.to_bits());
-        Ok(())
-    }
-    fn serialize_str(self, v: &str) -> Done {
-        self.bytes(v.as_bytes());
-        Ok(())
-    }
-    fn serialize_bytes(self, v: &[u8]) -> Done {
-        self.bytes(v);
-        Ok(())
-    }
-    fn serialize_none(self) -> Done {
-        self.word(0);
-        Ok(())
-    }
-    fn serialize_some<T: ?Sized + Serialize>(self, value: &T) -> Done {
-        self.word(1);
-        value.serialize(self)
-    }
-    fn serialize_unit(self) -> Done {
-        Ok(())
-    }
-    fn serialize_unit_struct(self, _: &'static str) -> Done {
-        Ok(())
-    }
-    fn serialize_unit_variant(self, _: &'static str, index: u32, _: &'static str) -> Done {
-        self.word(index as u64);
-        Ok(())
-    }
-    fn serialize_newtype_struct<T: ?Sized + Serialize>(self, _: &'static str, value: &T) -> Done {
-        value.serialize(self)
-    }
-    fn serialize_newtype_variant<T: ?Sized + Serialize>(
-        self,
-        _: &'static str,
-        index: u32,
-        _: &'static str,
-        value: &T,
-    ) -> Done {
-        self.word(index as u64);
-        value.serialize(self)
-    }
-    fn serialize_seq(self, len: Option<usize>) -> Result<Self, Unhashable> {
-        // A sequence of unknown length is framed by a marker no length can equal.
-        self.word(len.map_or(u64::MAX, |n| n as u64));
-        Ok(self)
-    }
-    fn serialize_tuple(self, _: usize) -> Result<Self, Unhashable> {
-        Ok(self)
-    }
-    fn serialize_tuple_struct(self, _: &'static str, _: usize) -> Result<Self, Unhashable> {
-        Ok(self)
-    }
-    fn serialize_tuple_variant(
-        self,
-        _: &'static str,
-        index: u32,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self, Unhashable> {
-        self.word(index as u64);
-        Ok(self)
-    }
-    fn serialize_map(self, len: Option<usize>) -> Result<Self, Unhashable> {
-        self.word(len.map_or(u64::MAX, |n| n as u64));
-        Ok(self)
-    }
-    fn serialize_struct(self, _: &'static str, _: usize) -> Result<Self, Unhashable> {
-        Ok(self)
-    }
-    fn serialize_struct_variant(
-        self,
-        _: &'static str,
-        index: u32,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self, Unhashable> {
-        self.word(index as u64);
-        Ok(self)
-    }
-    fn is_human_readable(&self) -> bool {
-        false
-    }
-}
-
-/// Sequences, tuples, maps and structs: their elements in order, nothing between.
-macro_rules! elements {
-    ($($trait:ident :: $method:ident),* $(,)?) => {$(
-        impl ser::$trait for &mut EventsChecksum {
-            type Ok = ();
-            type Error = Unhashable;
-            fn $method<T: ?Sized + Serialize>(&mut self, value: &T) -> Done {
-                value.serialize(&mut **self)
-            }
-            fn end(self) -> Done {
-                Ok(())
-            }
-        }
-    )*};
-}
-
-elements!(
-    SerializeSeq::serialize_element,
-    SerializeTuple::serialize_element,
-    SerializeTupleStruct::serialize_field,
-    SerializeTupleVariant::serialize_field,
-);
-
-impl ser::SerializeMap for &mut EventsChecksum {
-    type Ok = ();
-    type Error = Unhashable;
-    fn serialize_key<T: ?Sized + Serialize>(&mut self, key: &T) -> Done {
-        key.serialize(&mut **self)
-    }
-    fn serialize_value<T: ?Sized + Serialize>(&mut self, value: &T) -> Done {
-        value.serialize(&mut **self)
-    }
-    fn end(self) -> Done {
-        Ok(())
-    }
-}
-
-/// Struct fields: their values in order, without their names.
-macro_rules! fields {
-    ($($trait:ident),* $(,)?) => {$(
-        impl ser::$trait for &mut EventsChecksum {
-            type Ok = ();
-            type Error = Unhashable;
-            fn serialize_field<T: ?Sized + Serialize>(&mut self, _: &'static str, value: &T) -> Done {
-                value.serialize(&mut **self)
-            }
-            fn end(self) -> Done {
-                Ok(())
-            }
-        }
-    )*};
-}
-
-fields!(SerializeStruct, SerializeStructVariant);
 
 #[cfg(test)]
 mod tests {

@@ -719,16 +719,21 @@ impl EncodedEvents {
                 ));
             }
         };
-        let mut rest = &payload[start..];
+        // One deserializer for the block: `take_from_bytes` per event builds a result with
+        // the rest of the bytes each time, which compiled to stalled stores (filter-count
+        // decoded at 0.6x the speed in one build).
+        let mut events = postcard::Deserializer::from_bytes(&payload[start..]);
         for _ in 0..self.count {
-            let (event, tail) = postcard::take_from_bytes::<E>(rest).map_err(|e| {
+            let event = E::deserialize(&mut events).map_err(|e| {
                 self.corrupt(format!(
                     "events block does not decode as this workload's events: {e}"
                 ))
             })?;
             each(event);
-            rest = tail;
         }
+        let rest = events
+            .finalize()
+            .map_err(|e| self.corrupt(format!("events block does not end cleanly: {e}")))?;
         if !rest.is_empty() {
             return Err(self.corrupt("events block has trailing bytes".into()));
         }

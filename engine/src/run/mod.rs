@@ -16,7 +16,7 @@ use crate::log::{
 use crate::metrics::{LatencySummary, peak_memory_bytes};
 use crate::output::{ClosingEpoch, OutputSpec, OutputStats, write_output};
 use crate::preview::{Preview, PreviewShare};
-use crate::source::{Dealt, Source, deal};
+use crate::source::{Dealing, Dealt, Source, deal};
 use crate::{EngineError, Epoch, EpochConfig, Job};
 
 mod feeder;
@@ -49,6 +49,10 @@ pub struct RunConfig {
     inject_panic_at: Option<Epoch>,
     /// Run as one process of a timely cluster; `workers` is then the count per process.
     pub cluster: Option<ClusterSpec>,
+    /// Whether the reader thread decodes a replayed log's events (until it meets events
+    /// that own heap memory) rather than each worker its own blocks; `None` (the
+    /// default): when the machine has a core beyond the workers.
+    pub decode_replay_on_reader: Option<bool>,
 }
 
 impl RunConfig {
@@ -64,6 +68,7 @@ impl RunConfig {
             interrupt: None,
             inject_panic_at: None,
             cluster: None,
+            decode_replay_on_reader: None,
         }
     }
 
@@ -200,6 +205,7 @@ pub fn run<J: Job>(
         reader,
     } = start_feed::<J>(
         source,
+        config.decode_replay_on_reader,
         epochs,
         started,
         (process, processes),
@@ -342,6 +348,7 @@ pub fn run<J: Job>(
 /// read and dealt by a reader thread (returned, with the count if it is known).
 fn start_feed<J: Job>(
     source: Source<J::Event>,
+    decode_replay: Option<bool>,
     epochs: EpochConfig,
     started: Instant,
     share: (usize, usize),
@@ -354,9 +361,12 @@ fn start_feed<J: Job>(
             feed: Arc::new(Feed::Generated { events, generate }),
             reader: None,
         },
-        mut source => {
-            let generate = match &mut source {
-                Source::Replay { generate, .. } => generate.take(),
+        source => {
+            // With a core to spare, the reader may decode a replay's blocks; else each
+            // worker decodes those dealt to it (with the generator, for generated events).
+            let decode_replay = decode_replay.unwrap_or_else(|| core_to_spare(workers));
+            let generate = match &source {
+                Source::Replay { generate, .. } => generate.clone(),
                 _ => None,
             };
             let (senders, receivers): (Vec<_>, Vec<_>) = (0..workers)
@@ -370,8 +380,12 @@ fn start_feed<J: Job>(
                     epochs,
                     started,
                     senders,
-                    share,
-                    &|| reader_shared.aborted(),
+                    Dealing {
+                        share,
+                        decode_replay,
+                        stop: &|| reader_shared.aborted(),
+                        fail: &|error| reader_shared.fail(error),
+                    },
                 )
             })?;
             let receivers = receivers.into_iter().map(Some).collect();
@@ -391,12 +405,18 @@ fn start_feed<J: Job>(
 /// core is left for it (it makes the events again), else by the workers as they feed
 /// them; or, with `--record-full`, the events themselves.
 fn record_generated(config: &RunConfig) -> RecordGenerated {
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     match &config.record {
         Some(spec) if spec.full => RecordGenerated::Events,
-        _ if config.workers < cores => RecordGenerated::IndicesOnly,
+        _ if core_to_spare(config.workers) => RecordGenerated::IndicesOnly,
         _ => RecordGenerated::Indices,
     }
+}
+
+/// Whether this machine has a core beyond `workers` for a helper thread's share of the
+/// work (checksumming a recording, decoding a replay); else the workers do it themselves.
+fn core_to_spare(workers: usize) -> bool {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    workers < cores
 }
 
 /// For generated events recorded by index only: how the log writer checksums a block,
