@@ -345,7 +345,7 @@ impl AuctionBook {
             .current
             .get_or_insert_with(|| (epoch, Vec::new(), Vec::new()));
         match event {
-            Event::Auction(auction) => auctions.push(auction),
+            Event::Auction(auction) => auctions.push(*auction),
             Event::Bid(bid) => bids.push(bid),
             Event::Person(_) => {}
         }

@@ -230,7 +230,7 @@ pub fn auctions_and_bids<'s>(
     VecCollection<'s, Epoch, Bid>,
 ) {
     let auctions = events.clone().flat_map(|event| match event {
-        Event::Auction(auction) => Some(auction),
+        Event::Auction(auction) => Some(*auction),
         _ => None,
     });
     (auctions, events.flat_map(bid))

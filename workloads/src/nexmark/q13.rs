@@ -57,8 +57,8 @@ pub enum SideInputEvent {
 impl From<Event> for SideInputEvent {
     fn from(event: Event) -> Self {
         match event {
-            Event::Person(person) => Self::Person(person),
-            Event::Auction(auction) => Self::Auction(auction),
+            Event::Person(person) => Self::Person(*person),
+            Event::Auction(auction) => Self::Auction(*auction),
             Event::Bid(bid) => Self::Bid(bid),
         }
     }

@@ -123,7 +123,7 @@ impl Job for Q20 {
                     for bid in bids.get(&auction.id).into_iter().flatten() {
                         emit(epoch, &joined(bid, &auction), 1);
                     }
-                    auctions.entry(auction.id).or_default().push(auction);
+                    auctions.entry(auction.id).or_default().push(*auction);
                 }
                 Event::Bid(bid) => {
                     for auction in auctions.get(&bid.auction).into_iter().flatten() {
