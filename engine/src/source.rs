@@ -68,8 +68,8 @@ pub enum Source<E> {
     Replay {
         /// The log's name, for messages.
         name: String,
-        /// The epochs, their blocks decoded by the workers in parallel or by the reader
-        /// thread (see [`deal`]).
+        /// The epochs, their blocks decoded by the workers in parallel or, with a core to
+        /// spare and events that own no heap memory, by the reader thread.
         epochs: RecordedEpochs,
         /// The recording's generator, for a log of generated input that holds its events'
         /// indices rather than the events (see [`crate::log::EncodedEvents::replay`]).
