@@ -104,9 +104,7 @@ impl<W: Words> ser::Serializer for &mut Walk<'_, W> {
         Ok(())
     }
     fn serialize_u128(self, v: u128) -> Done {
-        self.0.word(v as u64);
-        self.0.word((v >> 64) as u64);
-        Ok(())
+        self.serialize_i128(v as i128)
     }
     fn serialize_f32(self, v: f32) -> Done {
         self.0.word(v.to_bits() as u64);
@@ -176,21 +174,19 @@ impl<W: Words> ser::Serializer for &mut Walk<'_, W> {
         Ok(self)
     }
     fn serialize_map(self, len: Option<usize>) -> Result<Self, Unwalkable> {
-        self.0.length(len);
-        Ok(self)
+        self.serialize_seq(len)
     }
     fn serialize_struct(self, _: &'static str, _: usize) -> Result<Self, Unwalkable> {
         Ok(self)
     }
     fn serialize_struct_variant(
         self,
-        _: &'static str,
+        name: &'static str,
         index: u32,
-        _: &'static str,
-        _: usize,
+        variant: &'static str,
+        len: usize,
     ) -> Result<Self, Unwalkable> {
-        self.0.word(index as u64);
-        Ok(self)
+        self.serialize_tuple_variant(name, index, variant, len)
     }
     fn is_human_readable(&self) -> bool {
         false
