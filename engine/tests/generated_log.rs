@@ -9,10 +9,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use common::Identity;
-use differential_dataflow::VecCollection;
 use reprise_engine::log::format::{FRAME_HEADER_LEN, GeneratedEvents};
 use reprise_engine::log::{LogHeader, RecordSpec, RecordedClock, epochs, scan};
-use reprise_engine::{Epoch, Generate, Job, JobContext, RunConfig, RunResult, Source, run};
+use reprise_engine::{Epoch, Generate, Job, RunConfig, RunResult, Source, run};
 
 const EVENTS: u64 = 50_000;
 
@@ -28,27 +27,12 @@ fn scratch(name: &str) -> PathBuf {
 }
 
 fn record(path: &Path, workers: usize, full: bool) -> RunResult {
-    record_job(Identity, generator(), path, workers, full)
+    record_job(Identity::new(), generator(), path, workers, full)
 }
 
-/// Passes its events through: `(time_ms, value)`, which own no heap memory, so a reader
-/// thread that decodes a replay decodes every block.
-struct Numbers;
-
-impl Job for Numbers {
-    type Event = (u64, u64);
-    type Output = (u64, u64);
-    fn event_time_ms(event: &(u64, u64)) -> u64 {
-        event.0
-    }
-    fn build<'s>(
-        &self,
-        _: &JobContext,
-        events: VecCollection<'s, Epoch, (u64, u64)>,
-    ) -> VecCollection<'s, Epoch, (u64, u64)> {
-        events
-    }
-}
+/// Events of `(time_ms, value)`, which own no heap memory, so a reader thread that
+/// decodes a replay decodes every block.
+type Numbers = Identity<u64>;
 
 fn numbers() -> Generate<(u64, u64)> {
     Arc::new(|i| (i / 50, i * 7919 % 1000))
@@ -100,7 +84,12 @@ fn replay(
     workers: usize,
     generate: Option<Generate<(u64, String)>>,
 ) -> Result<RunResult, reprise_engine::EngineError> {
-    replay_job(Identity, path, &RunConfig::new(workers, 10), generate)
+    replay_job(
+        Identity::new(),
+        path,
+        &RunConfig::new(workers, 10),
+        generate,
+    )
 }
 
 fn replay_job<J: Job>(
@@ -128,10 +117,10 @@ fn decoding(workers: usize, on_reader: bool) -> RunConfig {
 fn a_replay_decoded_by_the_reader_thread_or_by_the_workers_is_the_recorded_run() {
     for full in [false, true] {
         let log = scratch(&format!("numbers-{full}.rlog"));
-        let recorded = record_job(Numbers, numbers(), &log, 2, full);
+        let recorded = record_job(Numbers::new(), numbers(), &log, 2, full);
         for (workers, on_reader) in [(1, true), (1, false), (3, true), (3, false)] {
             let replayed = replay_job(
-                Numbers,
+                Numbers::new(),
                 &log,
                 &decoding(workers, on_reader),
                 Some(numbers()),
@@ -148,14 +137,14 @@ fn a_replay_decoded_by_the_reader_thread_or_by_the_workers_is_the_recorded_run()
     // Events with strings: the reader decodes the first block, the workers the rest.
     let log = scratch("strings-full.rlog");
     let recorded = record(&log, 2, true);
-    let replayed = replay_job(Identity, &log, &decoding(1, true), None).unwrap();
+    let replayed = replay_job(Identity::<String>::new(), &log, &decoding(1, true), None).unwrap();
     assert_eq!(recorded.digests.first_divergence(&replayed.digests), None);
 }
 
 #[test]
 fn a_changed_generator_stops_a_replay_before_the_epoch_it_changed_completes() {
     let log = scratch("numbers-changed.rlog");
-    record_job(Numbers, numbers(), &log, 2, false);
+    record_job(Numbers::new(), numbers(), &log, 2, false);
     // The event at index 31,337, in epoch 62, differs.
     let changed: Generate<(u64, u64)> = Arc::new(|i| {
         let (time, value) = numbers()(i);
@@ -171,7 +160,7 @@ fn a_changed_generator_stops_a_replay_before_the_epoch_it_changed_completes() {
             compress: true,
             full: true,
         });
-        let message = replay_job(Numbers, &log, &config, Some(Arc::clone(&changed)))
+        let message = replay_job(Numbers::new(), &log, &config, Some(Arc::clone(&changed)))
             .unwrap_err()
             .to_string();
         assert!(

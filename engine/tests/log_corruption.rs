@@ -54,7 +54,7 @@ fn original() -> &'static (Vec<u8>, Epochs) {
             events: 3000,
             generate: Arc::new(|i| (i / 10, format!("event {i} {}", i * 7919 % 1000))),
         };
-        run(Arc::new(Identity), source, &config, &mut |_| {}).unwrap();
+        run(Arc::new(Identity::new()), source, &config, &mut |_| {}).unwrap();
         let bytes = std::fs::read(&path).unwrap();
         let read = read_epochs(&path).unwrap();
         assert_eq!(read.len(), 30);
