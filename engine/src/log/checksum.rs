@@ -77,13 +77,32 @@ impl Words for EventsChecksum {
         for chunk in &mut chunks {
             self.word(u64::from_le_bytes(chunk.try_into().expect("8 bytes")));
         }
-        let rest = chunks.remainder();
-        if !rest.is_empty() {
-            let mut last = [0u8; 8];
-            last[..rest.len()].copy_from_slice(rest);
-            self.word(u64::from_le_bytes(last));
+        let rest = chunks.remainder().len();
+        if rest > 0 {
+            self.word(zero_padded_tail(bytes, rest));
         }
     }
+}
+
+/// The last `rest` (1 to 7) bytes of `bytes` as a little-endian word padded with zeros,
+/// read by overlapping loads: copying them into a zeroed array first made the next load
+/// wait on the copy's stores (a fifth of the checksum's time when recording Nexmark).
+#[inline]
+fn zero_padded_tail(bytes: &[u8], rest: usize) -> u64 {
+    let n = bytes.len();
+    if n >= 8 {
+        let last = u64::from_le_bytes(bytes[n - 8..].try_into().expect("8 bytes"));
+        return last >> (8 * (8 - rest));
+    }
+    // The whole string is the tail.
+    if n >= 4 {
+        let low = u32::from_le_bytes(bytes[..4].try_into().expect("4 bytes")) as u64;
+        let high = u32::from_le_bytes(bytes[n - 4..].try_into().expect("4 bytes")) as u64;
+        return low | high << (8 * (n - 4));
+    }
+    bytes[0] as u64
+        | (bytes[n / 2] as u64) << (8 * (n / 2))
+        | (bytes[n - 1] as u64) << (8 * (n - 1))
 }
 
 #[cfg(test)]
@@ -157,6 +176,15 @@ mod tests {
         h ^= h >> 33;
         h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
         h ^ (h >> 33)
+    }
+
+    proptest::proptest! {
+        /// Every length of tail, multi-byte characters included.
+        #[test]
+        fn any_string_follows_the_documented_definition(text in ".{0,40}", number: u64) {
+            let events = [(number, number % 2 == 0, None, text)];
+            proptest::prop_assert_eq!(checksum(&events), by_definition(&events));
+        }
     }
 
     #[test]
