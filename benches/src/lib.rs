@@ -7,7 +7,7 @@ pub mod peers;
 
 use differential_dataflow::operators::CountTotal;
 use differential_dataflow::{AsCollection, VecCollection};
-use reprise_engine::window::{TumblingWindow, WindowSum};
+use reprise_engine::window::{TumblingWindow, WindowAggregateBy};
 use reprise_engine::{Epoch, Job, JobContext};
 use timely::dataflow::operators::vec::Map;
 
@@ -45,9 +45,7 @@ impl Job for KeyedWindowCount {
     ) -> VecCollection<'s, Epoch, (u64, u64, i64)> {
         let window = self.window;
         match self.idiom {
-            Idiom::Reprise => events
-                .map(|(key, time)| (key, time, 1))
-                .window_sum(window, ctx),
+            Idiom::Reprise => events.window_sum_by(window, ctx, |(key, time)| Some((key, time, 1))),
             Idiom::HandWrittenDifferential => {
                 let epochs = ctx.epochs;
                 events

@@ -13,7 +13,8 @@ use differential_dataflow::consolidation::consolidate;
 use proptest::prelude::*;
 use reprise_engine::digest::{DigestBuilder, DigestLog, record_hash};
 use reprise_engine::window::{
-    HoppingWindow, SessionSum, SessionWindow, TumblingWindow, WindowAssigner, WindowMax, WindowSum,
+    HoppingWindow, SessionSum, SessionWindow, TumblingWindow, WindowAggregateBy, WindowAssigner,
+    WindowMax, WindowSum,
 };
 use reprise_engine::{Epoch, EpochConfig, EventClock, Job, JobContext, RunConfig, Source, run};
 
@@ -59,10 +60,11 @@ impl Job for WindowJob {
         events: VecCollection<'s, Epoch, Event>,
     ) -> VecCollection<'s, Epoch, Row> {
         let sums = events.clone().map(|(key, time)| (key, time, value(time)));
-        let highest = events.map(|(key, time)| (key, time, time));
+        let highest = events.clone().map(|(key, time)| (key, time, time));
         match self.0 {
-            Kind::Tumbling(w) => sums
-                .window_sum(w, ctx)
+            // The window operator making the triples itself; the other kinds get them made.
+            Kind::Tumbling(w) => events
+                .window_sum_by(w, ctx, |(key, time)| Some((key, time, value(time))))
                 .map(move |(start, key, sum)| (key, start, start + w.size_ms, sum)),
             Kind::Hopping(w) => sums
                 .window_sum(w, ctx)

@@ -3,7 +3,7 @@
 
 use differential_dataflow::VecCollection;
 use reprise_datasets::{FilterEvent, FilterEvents, Timeline};
-use reprise_engine::window::{TumblingWindow, WindowSum};
+use reprise_engine::window::{TumblingWindow, WindowAggregateBy};
 use reprise_engine::{EngineError, Epoch, EpochConfig, Job, JobContext, NoBaseline, Params};
 use serde::{Deserialize, Serialize};
 
@@ -46,8 +46,9 @@ impl Job for FilterCount {
     ) -> VecCollection<'s, Epoch, WindowCount> {
         let (threshold, partitions) = (self.threshold, self.partitions);
         events
-            .flat_map(move |e| (e.value > threshold).then_some((e.id % partitions, e.ts, 1)))
-            .window_sum(self.window, ctx)
+            .window_sum_by(self.window, ctx, move |e| {
+                (e.value > threshold).then_some((e.id % partitions, e.ts, 1))
+            })
             .map(|(window_start, key, count)| WindowCount {
                 window_start,
                 key,

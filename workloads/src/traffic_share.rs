@@ -5,7 +5,7 @@ use std::net::Ipv4Addr;
 use differential_dataflow::VecCollection;
 use differential_dataflow::operators::CountTotal;
 use reprise_datasets::{Flow, Flows, Timeline};
-use reprise_engine::window::{TumblingWindow, WindowSum};
+use reprise_engine::window::{TumblingWindow, WindowAggregateBy};
 use reprise_engine::{EngineError, Epoch, EpochConfig, Job, JobContext, NoBaseline, Params};
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
@@ -69,9 +69,7 @@ impl Job for TrafficShare {
         ctx: &JobContext,
         flows: VecCollection<'s, Epoch, Flow>,
     ) -> VecCollection<'s, Epoch, IpShare> {
-        let per_ip = flows
-            .map(|f| (f.ip, f.ts, f.bytes as i64))
-            .window_sum(self.window, ctx);
+        let per_ip = flows.window_sum_by(self.window, ctx, |f| Some((f.ip, f.ts, f.bytes as i64)));
         // Window totals from the per-address sums (already pre-aggregated), not from the
         // raw flows, so no single worker sees every event.
         let totals = per_ip

@@ -3,7 +3,7 @@
 use differential_dataflow::VecCollection;
 use reprise_datasets::zipf::Zipf;
 use reprise_datasets::{Timeline, Visit, Visits};
-use reprise_engine::window::{TumblingWindow, WindowSum};
+use reprise_engine::window::{TumblingWindow, WindowAggregateBy};
 use reprise_engine::{EngineError, Epoch, EpochConfig, Job, JobContext, NoBaseline, Params};
 use serde::{Deserialize, Serialize};
 
@@ -53,8 +53,9 @@ impl Job for UserVisitsJob {
     ) -> VecCollection<'s, Epoch, UserVisits> {
         let day = self.day;
         events
-            .flat_map(move |v| (v.ts / DAY_MS == day).then_some((v.user_id, v.ts, 1)))
-            .window_sum(self.window, ctx)
+            .window_sum_by(self.window, ctx, move |v| {
+                (v.ts / DAY_MS == day).then_some((v.user_id, v.ts, 1))
+            })
             .map(|(window_start, user_id, visits)| UserVisits {
                 window_start,
                 user_id,

@@ -6,7 +6,7 @@
 use differential_dataflow::VecCollection;
 use reprise_datasets::zipf::Zipf;
 use reprise_datasets::{TextLine, TextLines, Timeline};
-use reprise_engine::window::{TumblingWindow, WindowSum};
+use reprise_engine::window::{TumblingWindow, WindowAggregateBy};
 use reprise_engine::{EngineError, Epoch, EpochConfig, Job, JobContext, NoBaseline, Params};
 use serde::{Deserialize, Serialize};
 
@@ -65,12 +65,11 @@ impl Job for Wordcount {
         lines: VecCollection<'s, Epoch, TextLine>,
     ) -> VecCollection<'s, Epoch, WordCount> {
         lines
-            .flat_map(|line| {
+            .window_sum_by(self.window, ctx, |line| {
                 words(&line.text)
                     .map(|w| (w, line.ts, 1))
                     .collect::<Vec<_>>()
             })
-            .window_sum(self.window, ctx)
             .map(|(window_start, word, count)| WordCount {
                 window_start,
                 word,

@@ -10,7 +10,9 @@
 //! Operators:
 //! - [`WindowSum::window_sum`]: a sum per window and key for tumbling and hopping windows,
 //!   and [`WindowAggregate::window_aggregate`], the same for any [`Aggregate`] (counts,
-//!   minimum, maximum and sum at once: Nexmark q17);
+//!   minimum, maximum and sum at once: Nexmark q17); [`WindowAggregateBy`] takes the
+//!   events themselves and a function making `(key, time, value)` triples of each, as
+//!   `flat_map` would, inside the window operator;
 //! - [`SessionSum::session_sum`]: a sum per session and key for session windows;
 //! - [`WindowMax::window_max`]: per window and key, the values of the highest rank, ties
 //!   kept (Nexmark's highest bid).
@@ -36,7 +38,7 @@ use timely::dataflow::operators::Capability;
 
 pub use max::WindowMax;
 pub use session::{SessionSum, SessionWindow};
-pub use sum::{Aggregate, WindowAggregate, WindowSum};
+pub use sum::{Aggregate, WindowAggregate, WindowAggregateBy, WindowSum};
 
 use crate::{EngineError, Epoch, EpochConfig, check_duration};
 

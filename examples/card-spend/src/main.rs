@@ -13,7 +13,7 @@ use differential_dataflow::VecCollection;
 use reprise_cli::Registry;
 use reprise_cli::workload::{Definition, NoGenerator, WorkloadInfo};
 use reprise_engine::params::DURATION_MS;
-use reprise_engine::window::{HoppingWindow, WindowAssigner, WindowSum};
+use reprise_engine::window::{HoppingWindow, WindowAggregateBy, WindowAssigner};
 use reprise_engine::{Clock, EngineError, Epoch, EpochConfig, Job, JobContext, NoBaseline, Params};
 use serde::{Deserialize, Serialize};
 
@@ -70,9 +70,11 @@ impl Job for CardSpend {
         payments: VecCollection<'s, Epoch, Payment>,
     ) -> VecCollection<'s, Epoch, Alert> {
         let threshold = self.threshold_cents;
+        // (key, event time, value) of each payment, made inside the window operator.
         payments
-            .map(|p| (p.card, p.ts, p.amount_cents as i64))
-            .window_sum(self.window, ctx)
+            .window_sum_by(self.window, ctx, |p| {
+                Some((p.card, p.ts, p.amount_cents as i64))
+            })
             .filter(move |(_, _, spend)| *spend > threshold)
             .map(|(window_start, card, spend_cents)| Alert {
                 window_start,

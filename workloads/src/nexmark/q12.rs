@@ -8,7 +8,7 @@
 
 use differential_dataflow::VecCollection;
 use reprise_datasets::nexmark::Event;
-use reprise_engine::window::{TumblingWindow, WindowSum};
+use reprise_engine::window::{TumblingWindow, WindowAggregateBy};
 use reprise_engine::{EngineError, Epoch, EpochConfig, Job, JobContext, NoBaseline};
 use reprise_engine::params::DURATION_MS;
 use serde::{Deserialize, Serialize};
@@ -46,8 +46,9 @@ impl Job for Q12 {
         events: VecCollection<'s, Epoch, Event>,
     ) -> VecCollection<'s, Epoch, BidderCount> {
         events
-            .flat_map(|event| super::bid(event).map(|bid| (bid.bidder, bid.date_time, 1)))
-            .window_sum(self.window, ctx)
+            .window_sum_by(self.window, ctx, |event| {
+                super::bid(event).map(|bid| (bid.bidder, bid.date_time, 1))
+            })
             .map(|(window_start, bidder, bids)| BidderCount {
                 window_start,
                 bidder,

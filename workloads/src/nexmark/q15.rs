@@ -27,7 +27,7 @@ use std::hash::Hash;
 use differential_dataflow::operators::CountTotal;
 use differential_dataflow::{ExchangeData, VecCollection};
 use reprise_datasets::nexmark::{Bid, Event};
-use reprise_engine::window::{Aggregate, TumblingWindow, WindowAggregate};
+use reprise_engine::window::{Aggregate, TumblingWindow, WindowAggregateBy};
 use reprise_engine::{EngineError, Epoch, EpochConfig, Job, JobContext, NoBaseline};
 use rustc_hash::FxHashSet;
 use serde::{Deserialize, Serialize};
@@ -147,16 +147,15 @@ pub fn group_counts<'s, K: ExchangeData + Hash + Eq>(
 ) -> VecCollection<'s, Epoch, (u64, K, GroupCounts)> {
     let counts = bids
         .clone()
-        .map(|(key, bid)| {
+        .window_aggregate_by(day, ctx, |(key, bid)| {
             let mut per_rank = [0; 3];
             per_rank[price_rank(bid.price)] = 1;
             let latest_ms = bid.date_time;
-            (key, bid.date_time, RankedBids { per_rank, latest_ms })
+            Some((key, bid.date_time, RankedBids { per_rank, latest_ms }))
         })
-        .window_aggregate(day, ctx)
         .map(|(start, key, bids)| ((start, key), Part::Bids(bids)));
     let distinct = bids
-        .flat_map(|(key, bid)| {
+        .window_aggregate_by(day, ctx, |(key, bid)| {
             let rank = price_rank(bid.price) + 1;
             [(false, bid.bidder), (true, bid.auction)]
                 .into_iter()
@@ -165,7 +164,6 @@ pub fn group_counts<'s, K: ExchangeData + Hash + Eq>(
                     ((key.clone(), auctions, rank, id), bid.date_time, Seen)
                 })
         })
-        .window_aggregate(day, ctx)
         .map(|(start, (key, auctions, rank, _), _)| ((start, key), (auctions, rank)))
         .count_total()
         .map(|(((start, key), (auctions, rank)), count)| {

@@ -23,7 +23,7 @@
 use differential_dataflow::VecCollection;
 use reprise_datasets::nexmark::{Bid, Event};
 use reprise_engine::params::DURATION_MS;
-use reprise_engine::window::{Aggregate, TumblingWindow, WindowAggregate};
+use reprise_engine::window::{Aggregate, TumblingWindow, WindowAggregateBy};
 use reprise_engine::{EngineError, Epoch, EpochConfig, Job, JobContext, NoBaseline};
 use serde::{Deserialize, Serialize};
 
@@ -142,10 +142,9 @@ impl Job for Q17 {
         events: VecCollection<'s, Epoch, Event>,
     ) -> VecCollection<'s, Epoch, AuctionDay> {
         events
-            .flat_map(|event| {
+            .window_aggregate_by(self.day, ctx, |event| {
                 super::bid(event).map(|bid| (bid.auction, bid.date_time, PriceStats::of(bid.price)))
             })
-            .window_aggregate(self.day, ctx)
             .map(|(day_start, auction, stats)| stats.row(auction, day_start))
     }
 

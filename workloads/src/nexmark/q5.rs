@@ -8,7 +8,7 @@
 
 use differential_dataflow::VecCollection;
 use reprise_datasets::nexmark::Event;
-use reprise_engine::window::{HoppingWindow, WindowAssigner, WindowSum};
+use reprise_engine::window::{HoppingWindow, WindowAggregateBy, WindowAssigner};
 use reprise_engine::{
     EngineError, Epoch, EpochConfig, Job, JobContext, NoBaseline,
 };
@@ -48,9 +48,9 @@ impl Job for Q5 {
         ctx: &JobContext,
         events: VecCollection<'s, Epoch, Event>,
     ) -> VecCollection<'s, Epoch, HotItem> {
-        let counts = events
-            .flat_map(|event| super::bid(event).map(|bid| (bid.auction, bid.date_time, 1)))
-            .window_sum(self.window, ctx);
+        let counts = events.window_sum_by(self.window, ctx, |event| {
+            super::bid(event).map(|bid| (bid.auction, bid.date_time, 1))
+        });
         let most = counts
             .clone()
             .map(|(window, _, bids)| (window, bids))

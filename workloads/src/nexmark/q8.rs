@@ -9,7 +9,7 @@
 
 use differential_dataflow::VecCollection;
 use reprise_datasets::nexmark::{Event, Text};
-use reprise_engine::window::{TumblingWindow, WindowSum};
+use reprise_engine::window::{TumblingWindow, WindowAggregateBy};
 use reprise_engine::{EngineError, Epoch, EpochConfig, Job, JobContext, NoBaseline};
 use rustc_hash::{FxHashMap, FxHashSet};
 use reprise_engine::params::DURATION_MS;
@@ -49,18 +49,16 @@ impl Job for Q8 {
     ) -> VecCollection<'s, Epoch, NewUser> {
         let persons = events
             .clone()
-            .flat_map(|event| match event {
+            .window_sum_by(self.window, ctx, |event| match event {
                 Event::Person(p) => Some(((p.id, p.name), p.date_time, 1)),
                 _ => None,
             })
-            .window_sum(self.window, ctx)
             .map(|(start, (id, name), _)| ((start, id), name));
         let sellers = events
-            .flat_map(|event| match event {
+            .window_sum_by(self.window, ctx, |event| match event {
                 Event::Auction(a) => Some((a.seller, a.date_time, 1)),
                 _ => None,
             })
-            .window_sum(self.window, ctx)
             .map(|(start, seller, _)| (start, seller));
         persons
             .semijoin(sellers)
