@@ -17,9 +17,6 @@ use crate::Epoch;
 /// Seed of the record hash. Changing it changes every digest: it is part of the contract.
 const RECORD_HASH_SEED: u64 = 0x5245_5052_4953_4531; // "REPRISE1"
 
-/// Records that encode in at most this many bytes are hashed from a stack buffer.
-const SMALL_RECORD_BYTES: usize = 128;
-
 thread_local! {
     static ENCODE_BUFFER: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
 }
@@ -33,11 +30,6 @@ thread_local! {
 /// assert_ne!(record_hash(&(1u64, "a")), record_hash(&(2u64, "a")));
 /// ```
 pub fn record_hash<R: Serialize + ?Sized>(record: &R) -> u64 {
-    // Most records encode in a few dozen bytes: on the stack, without the thread-local.
-    let mut small = [0u8; SMALL_RECORD_BYTES];
-    if let Ok(bytes) = postcard::to_slice(record, &mut small) {
-        return xxh3_64_with_seed(bytes, RECORD_HASH_SEED);
-    }
     ENCODE_BUFFER.with(|buffer| {
         let mut buffer = buffer.borrow_mut();
         buffer.clear();

@@ -13,6 +13,7 @@ use timely::dataflow::channels::pact::{Exchange, Pipeline};
 use timely::dataflow::operators::generic::Operator;
 
 use super::{Closes, WindowAssigner, pop_complete};
+use crate::epoch::drain_by_epoch;
 use crate::{Epoch, HeldPerEpoch, JobContext};
 
 /// A value windows aggregate per key: merged associatively and commutatively (a sum; a
@@ -175,43 +176,47 @@ impl<'s, E: differential_dataflow::Data> WindowAggregateBy<'s, E> for VecCollect
                     // per epoch spends its time rehashing as it grows, on fresh pages.
                     let mut spare: Vec<FxHashMap<(u64, K), A>> = Vec::new();
                     move |(input, frontier), output| {
+                        let mut late = 0;
                         input.for_each(|cap, batch| {
-                            // A batch's updates come in runs of one time: one lookup a run.
-                            let mut updates = batch.drain(..).peekable();
-                            while let Some((event, time, diff)) = updates.next() {
-                                let (_, sums) = open.entry(time).or_insert_with(|| {
-                                    (cap.delayed(&time, 0), spare.pop().unwrap_or_default())
-                                });
-                                let mut late = 0;
-                                let mut add = |event: E, diff: isize| {
-                                    for (key, event_time, value) in extract(event) {
-                                        // Processing time windows by arrival: the epoch's
-                                        // start.
-                                        let at = epochs.time_ms(event_time, time);
-                                        window.for_each_start(at, |start| {
-                                            if window.closing_epoch(start, &epochs) <= time {
-                                                late += 1;
-                                            } else {
-                                                merge_into(
-                                                    sums,
-                                                    (start, key.clone()),
-                                                    value.clone().times(diff),
-                                                );
+                            // Whether the window met last has closed by its epoch: an
+                            // epoch's events mostly fall in one window, and the closing
+                            // epoch costs a division.
+                            let mut last_window: Option<(u64, Epoch, bool)> = None;
+                            let hold =
+                                |time| (cap.delayed(&time, 0), spare.pop().unwrap_or_default());
+                            drain_by_epoch(batch, &mut open, hold, |sums, time, event, diff| {
+                                for (key, event_time, value) in extract(event) {
+                                    // Processing time windows by arrival: the epoch's start.
+                                    let at = epochs.time_ms(event_time, time);
+                                    window.for_each_start(at, |start| {
+                                        let closed = match last_window {
+                                            Some((last, epoch, closed))
+                                                if last == start && epoch == time =>
+                                            {
+                                                closed
                                             }
-                                        });
-                                    }
-                                };
-                                add(event, diff);
-                                while let Some((event, _, diff)) =
-                                    updates.next_if(|(_, next, _)| *next == time)
-                                {
-                                    add(event, diff);
+                                            _ => {
+                                                let close = window.closing_epoch(start, &epochs);
+                                                last_window = Some((start, time, close <= time));
+                                                close <= time
+                                            }
+                                        };
+                                        if closed {
+                                            late += 1;
+                                        } else {
+                                            merge_into(
+                                                sums,
+                                                (start, key.clone()),
+                                                value.clone().times(diff),
+                                            );
+                                        }
+                                    });
                                 }
-                                if late > 0 {
-                                    late_counter.count_late(late);
-                                }
-                            }
+                            });
                         });
+                        if late > 0 {
+                            late_counter.count_late(late);
+                        }
                         while let Some((time, cap, mut sums)) = pop_complete(&mut open, frontier) {
                             let mut session = output.session(&cap);
                             for (window_key, sum) in sums.drain() {
