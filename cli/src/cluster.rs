@@ -41,15 +41,19 @@ pub fn cluster(args: ClusterCommand) -> anyhow::Result<ExitCode> {
     {
         bail!("`reprise cluster` chooses --processes, --process and --hosts itself");
     }
-    // Free loopback ports: bind to port 0 and let the OS choose.
-    let ports: Vec<u16> = (0..args.processes)
-        .map(|_| {
-            std::net::TcpListener::bind("127.0.0.1:0")
-                .and_then(|l| l.local_addr())
-                .map(|a| a.port())
-        })
+    // Free loopback ports: bind to port 0 and let the OS choose. The listeners are held
+    // until every port is chosen: one dropped at once lets the OS hand its port out again,
+    // and two processes were given the same one.
+    let listeners: Vec<std::net::TcpListener> = (0..args.processes)
+        .map(|_| std::net::TcpListener::bind("127.0.0.1:0"))
         .collect::<Result<_, _>>()
         .context("finding free loopback ports")?;
+    let ports: Vec<u16> = listeners
+        .iter()
+        .map(|l| l.local_addr().map(|a| a.port()))
+        .collect::<Result<_, _>>()
+        .context("finding free loopback ports")?;
+    drop(listeners);
     let hosts: Vec<String> = ports.iter().map(|p| format!("127.0.0.1:{p}")).collect();
     let exe = std::env::current_exe().context("finding the reprise executable")?;
     let mut processes = Vec::new();
