@@ -54,12 +54,12 @@ pub(crate) type HeldPerEpoch<T> =
 /// Drains a batch of updates into what `held` keeps per epoch: `add` gets each update with
 /// its epoch's state, which `hold` makes (with its capability) when the epoch is new. A
 /// batch comes in runs of one epoch, and each run looks its state up once; the updates
-/// move once, out of the batch (a peeking iterator moved each twice, 8% of Nexmark q1).
-pub(crate) fn drain_by_epoch<D, S>(
-    batch: &mut Vec<(D, Epoch, isize)>,
+/// move once, out of the batch.
+pub(crate) fn drain_by_epoch<D, R, S>(
+    batch: &mut Vec<(D, Epoch, R)>,
     held: &mut HeldPerEpoch<S>,
     mut hold: impl FnMut(Epoch) -> (timely::dataflow::operators::Capability<Epoch>, S),
-    mut add: impl FnMut(&mut S, Epoch, D, isize),
+    mut add: impl FnMut(&mut S, Epoch, D, R),
 ) {
     let mut current: Option<(Epoch, &mut S)> = None;
     for (data, time, diff) in batch.drain(..) {

@@ -86,7 +86,8 @@ impl Words for EventsChecksum {
 
 /// The last `rest` (1 to 7) bytes of `bytes` as a little-endian word padded with zeros,
 /// read by overlapping loads: copying them into a zeroed array first made the next load
-/// wait on the copy's stores (a fifth of the checksum's time when recording Nexmark).
+/// wait on the copy's stores (the load after the copy held a fifth of the checksum's
+/// samples when recording Nexmark).
 #[inline]
 fn zero_padded_tail(bytes: &[u8], rest: usize) -> u64 {
     let n = bytes.len();

@@ -17,6 +17,7 @@ use timely::dataflow::channels::pact::{Exchange, Pipeline};
 use timely::dataflow::operators::generic::Operator;
 
 use super::{Closes, WindowAssigner, pop_complete};
+use crate::epoch::drain_by_epoch;
 use crate::{Epoch, HeldPerEpoch, JobContext};
 
 /// The values at the highest rank seen, with their multiplicities.
@@ -149,13 +150,14 @@ where
                     let mut closes: Closes<u64> = Closes::new();
                     move |(input, frontier), output| {
                         input.for_each(|cap, batch| {
-                            for ((window_key, value), time, count) in batch.drain(..) {
-                                pending
-                                    .entry(time)
-                                    .or_insert_with(|| (cap.delayed(&time, 0), Vec::new()))
-                                    .1
-                                    .push((window_key, value, count));
-                            }
+                            drain_by_epoch(
+                                batch,
+                                &mut pending,
+                                |time| (cap.delayed(&time, 0), Vec::new()),
+                                |pending, _, (window_key, value), count| {
+                                    pending.push((window_key, value, count))
+                                },
+                            );
                         });
                         loop {
                             let next_data = pending.first_key_value().map(|(t, _)| *t);

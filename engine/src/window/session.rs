@@ -24,6 +24,7 @@ use timely::dataflow::channels::pact::{Exchange, Pipeline};
 use timely::dataflow::operators::generic::Operator;
 
 use super::{Closes, pop_complete};
+use crate::epoch::drain_by_epoch;
 use crate::{EngineError, Epoch, EpochConfig, HeldPerEpoch, JobContext, check_duration};
 
 /// Per-key windows that extend while events keep arriving at most `gap_ms` apart.
@@ -200,13 +201,14 @@ where
                 let mut closes: Closes<(K, u64)> = Closes::new();
                 move |(input, frontier), output| {
                     input.for_each(|cap, batch| {
-                        for ((key, first, last), time, sum) in batch.drain(..) {
-                            pending
-                                .entry(time)
-                                .or_insert_with(|| (cap.delayed(&time, 0), Vec::new()))
-                                .1
-                                .push((key, first, last, sum));
-                        }
+                        drain_by_epoch(
+                            batch,
+                            &mut pending,
+                            |time| (cap.delayed(&time, 0), Vec::new()),
+                            |pending, _, (key, first, last), sum| {
+                                pending.push((key, first, last, sum))
+                            },
+                        );
                     });
                     loop {
                         let next_data = pending.first_key_value().map(|(t, _)| *t);

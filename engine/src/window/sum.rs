@@ -247,15 +247,13 @@ impl<'s, E: differential_dataflow::Data> WindowAggregateBy<'s, E> for VecCollect
                     let mut spare_sums: Vec<FxHashMap<K, A>> = Vec::new();
                     move |(input, frontier), output| {
                         input.for_each(|cap, batch| {
-                            for (window_key, time, sum) in batch.drain(..) {
-                                let (_, changes) = pending.entry(time).or_insert_with(|| {
-                                    (
-                                        cap.delayed(&time, 0),
-                                        spare_pending.pop().unwrap_or_default(),
-                                    )
-                                });
-                                merge_into(changes, window_key, sum);
-                            }
+                            let hold = |time| {
+                                let changes = spare_pending.pop().unwrap_or_default();
+                                (cap.delayed(&time, 0), changes)
+                            };
+                            drain_by_epoch(batch, &mut pending, hold, |changes, _, key, sum| {
+                                merge_into(changes, key, sum)
+                            });
                         });
                         loop {
                             let next_data = pending.first_key_value().map(|(t, _)| *t);
