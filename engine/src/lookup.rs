@@ -15,6 +15,7 @@ use timely::dataflow::channels::pact::Pipeline;
 use timely::dataflow::operators::generic::Operator;
 use timely::dataflow::operators::vec::Broadcast;
 
+use crate::epoch::drain_by_epoch;
 use crate::{Epoch, HeldPerEpoch};
 
 /// Joins a collection of `(key, record)` with a table of `(key, value)`.
@@ -61,13 +62,16 @@ where
                             }
                         });
                         records.for_each(|cap, batch| {
-                            for ((key, record), time, diff) in batch.drain(..) {
-                                assert!(diff > 0, "lookup_join needs insert-only records");
-                                let (_, epoch_records) = waiting
-                                    .entry(time)
-                                    .or_insert_with(|| (cap.delayed(&time, 0), Vec::new()));
-                                epoch_records.push((key, record, diff));
-                            }
+                            let hold = |time| (cap.delayed(&time, 0), Vec::new());
+                            drain_by_epoch(
+                                batch,
+                                &mut waiting,
+                                hold,
+                                |epoch_records, _, (key, record), diff| {
+                                    assert!(diff > 0, "lookup_join needs insert-only records");
+                                    epoch_records.push((key, record, diff));
+                                },
+                            );
                         });
                         while let Some(entry) = waiting.first_entry() {
                             let epoch = *entry.key();

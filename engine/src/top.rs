@@ -16,6 +16,7 @@ use timely::container::CapacityContainerBuilder;
 use timely::dataflow::channels::pact::{Exchange, Pipeline};
 use timely::dataflow::operators::generic::Operator;
 
+use crate::epoch::drain_by_epoch;
 use crate::window::pop_complete;
 use crate::{Epoch, HeldPerEpoch};
 
@@ -47,43 +48,41 @@ where
         assert!(n > 0, "top_per_key needs n of at least 1");
 
         // Stage 1, on the worker that fed the event: per key, this epoch's top n values.
-        let candidates = self
-            .inner
-            .unary_frontier::<CapacityContainerBuilder<Vec<((K, V), Epoch, isize)>>, _, _, _>(
-                Pipeline,
-                "TopPerKeyLocal",
-                move |_, _| {
-                    let mut open: HeldPerEpoch<FxHashMap<K, Vec<V>>> = HeldPerEpoch::new();
-                    move |(input, frontier), output| {
-                        input.for_each(|cap, batch| {
-                            for ((key, value), time, diff) in batch.drain(..) {
+        let candidates =
+            self.inner
+                .unary_frontier::<CapacityContainerBuilder<Vec<((K, V), Epoch, isize)>>, _, _, _>(
+                    Pipeline,
+                    "TopPerKeyLocal",
+                    move |_, _| {
+                        let mut open: HeldPerEpoch<FxHashMap<K, Vec<V>>> = HeldPerEpoch::new();
+                        move |(input, frontier), output| {
+                            input.for_each(|cap, batch| {
+                            let hold = |time| (cap.delayed(&time, 0), FxHashMap::default());
+                            drain_by_epoch(batch, &mut open, hold, |keys, _, (key, value), diff| {
                                 assert!(
                                     diff > 0,
                                     "top_per_key needs an insert-only input, got a retraction"
                                 );
-                                let (_, keys) = open.entry(time).or_insert_with(|| {
-                                    (cap.delayed(&time, 0), FxHashMap::default())
-                                });
                                 let values = keys.entry(key).or_default();
                                 values.extend(std::iter::repeat_n(value, diff as usize));
                                 // Bound the buffer: trim to n whenever it doubles.
                                 if values.len() >= 2 * n {
                                     keep_top(values, n);
                                 }
-                            }
+                            });
                         });
-                        while let Some((time, cap, keys)) = pop_complete(&mut open, frontier) {
-                            let mut session = output.session(&cap);
-                            for (key, mut values) in keys {
-                                keep_top(&mut values, n);
-                                for value in values {
-                                    session.give(((key.clone(), value), time, 1));
+                            while let Some((time, cap, keys)) = pop_complete(&mut open, frontier) {
+                                let mut session = output.session(&cap);
+                                for (key, mut values) in keys {
+                                    keep_top(&mut values, n);
+                                    for value in values {
+                                        session.give(((key.clone(), value), time, 1));
+                                    }
                                 }
                             }
                         }
-                    }
-                },
-            );
+                    },
+                );
 
         // Stage 2, on the worker that owns the key: its top n, with the changes of their
         // ranks emitted when an epoch completes.

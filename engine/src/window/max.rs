@@ -87,41 +87,35 @@ where
                     type Open<K, R, V> = FxHashMap<(u64, K), Option<Highest<R, V>>>;
                     let mut open: HeldPerEpoch<Open<K, R, V>> = HeldPerEpoch::new();
                     move |(input, frontier), output| {
+                        let mut late = 0;
                         input.for_each(|cap, batch| {
-                            for run in batch.chunk_by(|a, b| a.1 == b.1) {
-                                let time = run[0].1;
-                                let (_, highest) = open.entry(time).or_insert_with(|| {
-                                    (cap.delayed(&time, 0), FxHashMap::default())
+                            let hold = |time| (cap.delayed(&time, 0), FxHashMap::default());
+                            drain_by_epoch(batch, &mut open, hold, |highest, time, event, diff| {
+                                let (key, event_time, value) = event;
+                                assert!(
+                                    diff > 0,
+                                    "window_max needs an insert-only input, got a retraction"
+                                );
+                                let at = epochs.time_ms(event_time, time);
+                                let value_rank = local_rank(&value);
+                                window.for_each_start(at, |start| {
+                                    if window.closing_epoch(start, &epochs) <= time {
+                                        late += 1;
+                                    } else {
+                                        let slot = highest.entry((start, key.clone())).or_default();
+                                        Highest::offer(
+                                            slot,
+                                            value_rank,
+                                            value.clone(),
+                                            diff as i64,
+                                        );
+                                    }
                                 });
-                                let mut late = 0;
-                                for ((key, event_time, value), _, diff) in run {
-                                    assert!(
-                                        *diff > 0,
-                                        "window_max needs an insert-only input, got a retraction"
-                                    );
-                                    let at = epochs.time_ms(*event_time, time);
-                                    let value_rank = local_rank(value);
-                                    window.for_each_start(at, |start| {
-                                        if window.closing_epoch(start, &epochs) <= time {
-                                            late += 1;
-                                        } else {
-                                            let slot =
-                                                highest.entry((start, key.clone())).or_default();
-                                            Highest::offer(
-                                                slot,
-                                                value_rank,
-                                                value.clone(),
-                                                *diff as i64,
-                                            );
-                                        }
-                                    });
-                                }
-                                if late > 0 {
-                                    late_counter.count_late(late);
-                                }
-                            }
-                            batch.clear();
+                            });
                         });
+                        if late > 0 {
+                            late_counter.count_late(late);
+                        }
                         while let Some((time, cap, highest)) = pop_complete(&mut open, frontier) {
                             let mut session = output.session(&cap);
                             for (window_key, slot) in highest {

@@ -130,37 +130,31 @@ where
                 Pipeline,
                 "SessionRuns",
                 move |_, _| {
-                    let mut open: HeldPerEpoch<FxHashMap<K, Vec<(u64, i64)>>> =
-                        HeldPerEpoch::new();
+                    let mut open: HeldPerEpoch<FxHashMap<K, Vec<(u64, i64)>>> = HeldPerEpoch::new();
                     move |(input, frontier), output| {
+                        let mut late = 0;
                         input.for_each(|cap, batch| {
-                            for run in batch.chunk_by(|a, b| a.1 == b.1) {
-                                let time = run[0].1;
-                                let (_, events) = open.entry(time).or_insert_with(|| {
-                                    (cap.delayed(&time, 0), FxHashMap::default())
-                                });
-                                let mut late = 0;
-                                for ((key, event_time, value), _, diff) in run {
-                                    assert!(
-                                        *diff > 0,
-                                        "session windows need an insert-only input, got a retraction"
-                                    );
-                                    let at = epochs.time_ms(*event_time, time);
-                                    if window.closing_epoch(at.saturating_add(gap), &epochs) <= time {
-                                        late += 1;
-                                    } else {
-                                        events
-                                            .entry(key.clone())
-                                            .or_default()
-                                            .push((at, value * *diff as i64));
-                                    }
+                            let hold = |time| (cap.delayed(&time, 0), FxHashMap::default());
+                            drain_by_epoch(batch, &mut open, hold, |events, time, event, diff| {
+                                let (key, event_time, value) = event;
+                                assert!(
+                                    diff > 0,
+                                    "session windows need an insert-only input, got a retraction"
+                                );
+                                let at = epochs.time_ms(event_time, time);
+                                if window.closing_epoch(at.saturating_add(gap), &epochs) <= time {
+                                    late += 1;
+                                } else {
+                                    events
+                                        .entry(key)
+                                        .or_default()
+                                        .push((at, value * diff as i64));
                                 }
-                                if late > 0 {
-                                    late_counter.count_late(late);
-                                }
-                            }
-                            batch.clear();
+                            });
                         });
+                        if late > 0 {
+                            late_counter.count_late(late);
+                        }
                         while let Some((time, cap, events)) = pop_complete(&mut open, frontier) {
                             let mut session = output.session(&cap);
                             for (key, mut times) in events {
