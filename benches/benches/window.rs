@@ -10,7 +10,7 @@ use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_m
 use reprise_benches::{Idiom, KeyedWindowCount};
 use reprise_datasets::rng::EventRng;
 use reprise_engine::window::TumblingWindow;
-use reprise_engine::{RunConfig, RunResult, Source, run};
+use reprise_engine::{Generate, RunConfig, RunResult, Source, run};
 
 const EVENTS: u64 = 4_000_000;
 const EPOCH_MS: u64 = 1000;
@@ -22,7 +22,7 @@ fn count(idiom: Idiom, workers: usize) -> RunResult {
     };
     let source = Source::Generated {
         events: EVENTS,
-        generate: Arc::new(|i| (EventRng::new(7, i).below(100_000), i / 1000)),
+        generate: Generate::new(|i| (EventRng::new(7, i).below(100_000), i / 1000)),
     };
     run(
         Arc::new(job),

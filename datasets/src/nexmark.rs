@@ -248,13 +248,11 @@ fn last_auction(event: u64) -> u64 {
 impl Nexmark {
     /// Event time of event `index`, in milliseconds.
     pub fn time_ms(&self, index: u64) -> u64 {
-        let rate = self.rate_per_sec.max(1);
-        // 64-bit division is several times cheaper than 128-bit; it fits below 1.8e16 events.
-        let since_start = match index.checked_mul(1000) {
-            Some(ms_units) => ms_units / rate,
-            None => (index as u128 * 1000 / rate as u128) as u64,
+        let timeline = crate::Timeline {
+            start_ms: self.start_ms,
+            rate_per_sec: self.rate_per_sec,
         };
-        self.start_ms + since_start
+        timeline.time_ms(index)
     }
 
     /// A person among the most recent ones (with a small lead), base-0.

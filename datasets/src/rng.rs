@@ -23,6 +23,7 @@ pub struct EventRng {
 
 impl EventRng {
     /// The stream for event `index` of a dataset with seed `seed`.
+    #[inline]
     pub fn new(seed: u64, index: u64) -> Self {
         Self {
             state: xxh3_64_with_seed(&index.to_le_bytes(), seed),
@@ -30,6 +31,7 @@ impl EventRng {
     }
 
     /// The next 64 uniformly random bits (SplitMix64).
+    #[inline]
     pub fn next_u64(&mut self) -> u64 {
         self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.state;
@@ -40,6 +42,7 @@ impl EventRng {
 
     /// A uniform integer in `0..bound` (`bound > 0`), by multiply-shift (Lemire), which
     /// has a bias below 2^-32 for the bounds used here.
+    #[inline]
     pub fn below(&mut self, bound: u64) -> u64 {
         ((self.next_u64() as u128 * bound as u128) >> 64) as u64
     }

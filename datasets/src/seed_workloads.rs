@@ -48,6 +48,7 @@ impl Default for FilterEvents {
 
 impl Generator for FilterEvents {
     type Event = FilterEvent;
+    #[inline]
     fn generate(&self, index: u64) -> FilterEvent {
         let mut rng = EventRng::new(self.seed, index);
         FilterEvent {
@@ -94,6 +95,7 @@ impl Flows {
 
 impl Generator for Flows {
     type Event = Flow;
+    #[inline]
     fn generate(&self, index: u64) -> Flow {
         let mut rng = EventRng::new(self.seed, index);
         let rank = self.hosts.sample(&mut rng);
@@ -131,6 +133,7 @@ pub struct Visits {
 
 impl Generator for Visits {
     type Event = Visit;
+    #[inline]
     fn generate(&self, index: u64) -> Visit {
         let mut rng = EventRng::new(self.seed, index);
         let rank = self.users.sample(&mut rng);
@@ -166,6 +169,7 @@ pub struct TextLines {
 
 impl Generator for TextLines {
     type Event = TextLine;
+    #[inline]
     fn generate(&self, index: u64) -> TextLine {
         let mut rng = EventRng::new(self.seed, index);
         let words = 1 + rng.below(self.max_words.max(1));

@@ -19,7 +19,7 @@
 //! use std::sync::Arc;
 //! use differential_dataflow::VecCollection;
 //! use reprise_engine::window::{TumblingWindow, WindowSum};
-//! use reprise_engine::{Epoch, EpochConfig, Job, JobContext, RunConfig, Source, run};
+//! use reprise_engine::{Epoch, EpochConfig, Generate, Job, JobContext, RunConfig, Source, run};
 //!
 //! struct CountPerKey;
 //!
@@ -34,9 +34,9 @@
 //!     }
 //! }
 //!
-//! let source = Source::Generated { events: 10_000, generate: Arc::new(|i| (i % 7, i / 10)) };
+//! let source = Source::Generated { events: 10_000, generate: Generate::new(|i| (i % 7, i / 10)) };
 //! let one = run(Arc::new(CountPerKey), source, &RunConfig::new(1, 100), &mut |_| {}).unwrap();
-//! let source = Source::Generated { events: 10_000, generate: Arc::new(|i| (i % 7, i / 10)) };
+//! let source = Source::Generated { events: 10_000, generate: Generate::new(|i| (i % 7, i / 10)) };
 //! let two = run(Arc::new(CountPerKey), source, &RunConfig::new(2, 100), &mut |_| {}).unwrap();
 //! assert_eq!(one.digests, two.digests);
 //! assert_eq!(one.events, 10_000);
@@ -78,4 +78,4 @@ pub use error::EngineError;
 pub use job::{Job, JobContext, NoBaseline, Record};
 pub use params::{ParamSpec, Params};
 pub use run::{Progress, RunConfig, RunResult, run};
-pub use source::{Generate, RecordedEpochs, Records, Source, SourceError};
+pub use source::{Generate, Indices, RecordedEpochs, Records, Source, SourceError};

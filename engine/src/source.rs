@@ -8,6 +8,7 @@
 //!   events, dealt the same way: as encoded blocks that each worker decodes, or, with a
 //!   core to spare, decoded by the reader thread itself.
 
+use std::sync::Arc;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError};
 use std::time::{Duration, Instant};
 
@@ -42,7 +43,107 @@ impl SourceError {
 pub type Records<E> = Box<dyn Iterator<Item = Result<E, SourceError>> + Send>;
 
 /// A generator: event `i` of a generated input, a pure function of `i`.
-pub type Generate<E> = std::sync::Arc<dyn Fn(u64) -> E + Send + Sync>;
+///
+/// Made from a function of one index ([`Generate::new`]), it makes events a block of
+/// indices at a time ([`Generate::fill`]): one dynamic call a block, the function inlined
+/// in its loop. Called through `dyn Fn` once per event, each event was copied out of the
+/// call by loads that waited on the generator's stores: with the call, 12% of
+/// filter-count's samples.
+pub struct Generate<E>(Arc<FillBlock<E>>);
+
+/// Appends the events at some indices to a vector.
+type FillBlock<E> = dyn Fn(Indices, &mut Vec<E>) + Send + Sync;
+
+impl<E> Generate<E> {
+    /// How many events to make at a call: a block of 16 KiB stays in the L1 cache between
+    /// being made and being fed (682 filter-count events, 157 Nexmark events).
+    pub(crate) const BLOCK: u64 = {
+        let size = std::mem::size_of::<E>();
+        let events = (16 << 10) / if size == 0 { 1 } else { size };
+        if events == 0 { 1 } else { events as u64 }
+    };
+
+    /// The generator whose event `i` is `event(i)`.
+    pub fn new(event: impl Fn(u64) -> E + Send + Sync + 'static) -> Self {
+        Self(Arc::new(move |indices: Indices, out: &mut Vec<E>| {
+            out.reserve(indices.count as usize);
+            for index in indices.iter() {
+                out.push(event(index));
+            }
+        }))
+    }
+
+    /// Appends the events at `indices` to `out`, in order.
+    pub fn fill(&self, indices: Indices, out: &mut Vec<E>) {
+        (self.0)(indices, out)
+    }
+
+    /// Calls `each` on the events at `indices`, in order, made a block at a time.
+    pub fn for_each(&self, indices: Indices, mut each: impl FnMut(E)) {
+        let mut events = Vec::with_capacity(indices.count.min(Self::BLOCK) as usize);
+        for block in indices.chunks(Self::BLOCK) {
+            self.fill(block, &mut events);
+            events.drain(..).for_each(&mut each);
+        }
+    }
+
+    /// The event at `index`.
+    pub fn event(&self, index: u64) -> E {
+        let mut one = Vec::with_capacity(1);
+        self.fill(Indices::new(index, 1, 1), &mut one);
+        one.pop().expect("a generator makes one event per index")
+    }
+}
+
+impl<E> Clone for Generate<E> {
+    fn clone(&self) -> Self {
+        Self(Arc::clone(&self.0))
+    }
+}
+
+impl<E> std::fmt::Debug for Generate<E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Generate")
+    }
+}
+
+/// Event indices `first, first + step, ...`, `count` of them: a worker's share of a
+/// generated input (`step` is the worker count), or a part of it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Indices {
+    /// The first index.
+    pub first: u64,
+    /// The distance between consecutive indices.
+    pub step: u64,
+    /// How many indices.
+    pub count: u64,
+}
+
+impl Indices {
+    /// `count` indices from `first`, `step` apart.
+    pub const fn new(first: u64, step: u64, count: u64) -> Self {
+        Self { first, step, count }
+    }
+
+    /// The indices, in order.
+    pub fn iter(self) -> impl Iterator<Item = u64> {
+        let Self { first, step, count } = self;
+        (0..count).map(move |i| first + i * step)
+    }
+
+    /// The same indices in consecutive parts of at most `size` (at least 1) each.
+    pub fn chunks(self, size: u64) -> impl Iterator<Item = Indices> {
+        let size = size.max(1);
+        (0..self.count.div_ceil(size)).map(move |chunk| {
+            let done = chunk * size;
+            Indices::new(
+                self.first + done * self.step,
+                self.step,
+                size.min(self.count - done),
+            )
+        })
+    }
+}
 
 /// Recorded epochs in order, each with its encoded events blocks.
 pub type RecordedEpochs =
@@ -349,4 +450,31 @@ pub(crate) fn deal<E: Send + Serialize + DeserializeOwned + 'static>(
     // Deal what was read before stopping, so every epoch before an error completes.
     chunker.flush(&mut dealer);
     outcome.map(|()| dealt)
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::{Generate, Indices};
+
+    proptest! {
+        /// Made a block at a time, in parts of any size, the events are those of the
+        /// function at each index, in order.
+        #[test]
+        fn blocks_make_the_events_at_the_indices_in_order(
+            first in 0u64..1000, step in 1u64..5, count in 0u64..3000, size in 1u64..2000,
+        ) {
+            let generate = Generate::new(|i| i * 3 + 1);
+            let indices = Indices::new(first, step, count);
+            let defined: Vec<u64> = (0..count).map(|k| (first + k * step) * 3 + 1).collect();
+            let mut filled = Vec::new();
+            indices.chunks(size).for_each(|part| generate.fill(part, &mut filled));
+            prop_assert_eq!(&filled, &defined);
+            let mut each = Vec::new();
+            generate.for_each(indices, |event| each.push(event));
+            prop_assert_eq!(&each, &defined);
+            prop_assert!(indices.chunks(size).all(|part| part.count > 0 && part.count <= size));
+        }
+    }
 }

@@ -33,14 +33,14 @@ impl std::fmt::Display for WorkerDependence {
 /// ```
 /// # use std::sync::Arc;
 /// # use differential_dataflow::VecCollection;
-/// # use reprise_engine::{Epoch, EpochConfig, Job, JobContext, RunConfig, Source};
+/// # use reprise_engine::{Epoch, EpochConfig, Generate, Job, JobContext, RunConfig, Source};
 /// # struct Passthrough;
 /// # impl Job for Passthrough {
 /// #     type Event = u64; type Output = u64;
 /// #     fn event_time_ms(e: &u64) -> u64 { *e }
 /// #     fn build<'s>(&self, _: &JobContext, e: VecCollection<'s, Epoch, u64>) -> VecCollection<'s, Epoch, u64> { e }
 /// # }
-/// let source = || Source::Generated { events: 1000, generate: Arc::new(|i| i) };
+/// let source = || Source::Generated { events: 1000, generate: Generate::new(|i| i) };
 /// let config = RunConfig::new(1, 10);
 /// let digests = reprise_engine::testing::same_digests_for_workers(&Arc::new(Passthrough), source, &config, &[1, 2, 3]);
 /// assert!(digests.unwrap().unwrap().len() > 0);

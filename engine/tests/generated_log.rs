@@ -17,7 +17,7 @@ const EVENTS: u64 = 50_000;
 
 /// 50 events per ms: 10 ms epochs of 500 events; several blocks per epoch at 1 worker.
 fn generator() -> Generate<(u64, String)> {
-    Arc::new(|i| (i / 50, format!("event {i} {}", i * 7919 % 1000)))
+    Generate::new(|i| (i / 50, format!("event {i} {}", i * 7919 % 1000)))
 }
 
 fn scratch(name: &str) -> PathBuf {
@@ -35,7 +35,7 @@ fn record(path: &Path, workers: usize, full: bool) -> RunResult {
 type Numbers = Identity<u64>;
 
 fn numbers() -> Generate<(u64, u64)> {
-    Arc::new(|i| (i / 50, i * 7919 % 1000))
+    Generate::new(|i| (i / 50, i * 7919 % 1000))
 }
 
 fn header(workers: usize) -> LogHeader {
@@ -146,8 +146,8 @@ fn a_changed_generator_stops_a_replay_before_the_epoch_it_changed_completes() {
     let log = scratch("numbers-changed.rlog");
     record_job(Numbers::new(), numbers(), &log, 2, false);
     // The event at index 31,337, in epoch 62, differs.
-    let changed: Generate<(u64, u64)> = Arc::new(|i| {
-        let (time, value) = numbers()(i);
+    let changed: Generate<(u64, u64)> = Generate::new(|i| {
+        let (time, value) = numbers().event(i);
         (time, value + u64::from(i == 31_337))
     });
     for on_reader in [true, false] {
@@ -160,7 +160,7 @@ fn a_changed_generator_stops_a_replay_before_the_epoch_it_changed_completes() {
             compress: true,
             full: true,
         });
-        let message = replay_job(Numbers::new(), &log, &config, Some(Arc::clone(&changed)))
+        let message = replay_job(Numbers::new(), &log, &config, Some(changed.clone()))
             .unwrap_err()
             .to_string();
         assert!(
@@ -228,8 +228,8 @@ fn a_changed_generator_is_named_with_the_epoch_it_changed() {
     let log = scratch("changed.rlog");
     record(&log, 2, false);
     // One event in 50,000 differs: the one at index 31,337, in epoch 62.
-    let changed: Generate<(u64, String)> = Arc::new(|i| {
-        let (time, text) = generator()(i);
+    let changed: Generate<(u64, String)> = Generate::new(|i| {
+        let (time, text) = generator().event(i);
         (time, if i == 31_337 { text + "!" } else { text })
     });
     let message = replay(&log, 3, Some(changed)).unwrap_err().to_string();

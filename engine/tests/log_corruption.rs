@@ -10,7 +10,7 @@ use std::sync::{Arc, OnceLock};
 use common::Identity;
 use proptest::prelude::*;
 use reprise_engine::log::{LogHeader, RecordSpec, RecordedClock, epochs, scan};
-use reprise_engine::{EngineError, Epoch, RunConfig, Source, run};
+use reprise_engine::{EngineError, Epoch, Generate, RunConfig, Source, run};
 
 /// Epochs as read back: `(epoch, events sorted)`.
 type Epochs = Vec<(Epoch, Vec<(u64, String)>)>;
@@ -52,7 +52,7 @@ fn original() -> &'static (Vec<u8>, Epochs) {
         });
         let source = Source::Generated {
             events: 3000,
-            generate: Arc::new(|i| (i / 10, format!("event {i} {}", i * 7919 % 1000))),
+            generate: Generate::new(|i| (i / 10, format!("event {i} {}", i * 7919 % 1000))),
         };
         run(Arc::new(Identity::new()), source, &config, &mut |_| {}).unwrap();
         let bytes = std::fs::read(&path).unwrap();

@@ -7,7 +7,9 @@ use std::time::{Duration, Instant};
 use differential_dataflow::VecCollection;
 use reprise_engine::testing::same_digests_for_workers;
 use reprise_engine::window::{TumblingWindow, WindowSum};
-use reprise_engine::{EngineError, Epoch, Job, JobContext, RunConfig, Source, SourceError, run};
+use reprise_engine::{
+    EngineError, Epoch, Generate, Job, JobContext, RunConfig, Source, SourceError, run,
+};
 
 /// Counts `(key, time)` events per key per 50 ms window; optionally misbehaves.
 struct Count {
@@ -48,7 +50,7 @@ impl Job for Count {
 fn generated(events: u64) -> Source<(u64, u64)> {
     Source::Generated {
         events,
-        generate: Arc::new(|i| (i % 13, i / 4)),
+        generate: Generate::new(|i| (i % 13, i / 4)),
     }
 }
 

@@ -3,7 +3,6 @@
 use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use reprise_datasets::Generator;
 use reprise_engine::io::{FileFormat, FormatError, decode_record, read_checked_records};
@@ -76,7 +75,7 @@ impl Input {
                 let data = D::dataset(params, *seed)?;
                 Source::Generated {
                     events: *events,
-                    generate: Arc::new(move |i| data.generate(i)),
+                    generate: Generate::new(move |i| data.generate(i)),
                 }
             }
             Input::File { path, format } => {
@@ -134,7 +133,7 @@ pub(crate) fn log_generator<D: Definition>(
         .map(|(k, v)| format!("{k}={v}"))
         .collect();
     let data = D::dataset(&D::INFO.parse_params(&overrides)?, seed)?;
-    Ok(Some(Arc::new(move |i| data.generate(i))))
+    Ok(Some(Generate::new(move |i| data.generate(i))))
 }
 
 /// Refuses CSV for a workload whose events are nested.

@@ -92,10 +92,9 @@ pub struct GeneratedEvents {
 }
 
 impl GeneratedEvents {
-    /// The indices of the events, in order.
-    pub fn indices(&self) -> impl Iterator<Item = u64> + use<> {
-        let (first, step) = (self.first, self.step);
-        (0..self.count).map(move |i| first + i * step)
+    /// The indices of the events.
+    pub fn indices(&self) -> crate::Indices {
+        crate::Indices::new(self.first, self.step, self.count)
     }
 }
 

@@ -756,11 +756,10 @@ impl EncodedEvents {
             return self.decode(each);
         };
         let mut sum = EventsChecksum::new();
-        for index in generated.indices() {
-            let event = generate(index);
+        generate.for_each(generated.indices(), |event| {
             sum.add(&event);
             each(event);
-        }
+        });
         let checksum = sum.finish();
         if checksum != generated.checksum {
             return Err(self.corrupt(format!(

@@ -431,10 +431,10 @@ fn checksum_generated<J: Job>(
     if generated_as != RecordGenerated::IndicesOnly {
         return None;
     }
-    let generate = Arc::clone(generate);
+    let generate = generate.clone();
     Some(Box::new(move |block| {
         let mut sum = crate::log::EventsChecksum::new();
-        block.indices().for_each(|index| sum.add(&generate(index)));
+        generate.for_each(block.indices(), |event| sum.add(&event));
         sum.finish()
     }))
 }

@@ -16,7 +16,7 @@ use crate::metrics::{EpochLatency, LatencySummary};
 use crate::output::ClosingEpoch;
 use crate::preview::PreviewShare;
 use crate::source::{Dealt, DealtReceiver};
-use crate::{Clock, Epoch, EpochConfig, Generate, Job, JobContext, sink};
+use crate::{Clock, Epoch, EpochConfig, Generate, Indices, Job, JobContext, sink};
 
 thread_local! {
     /// The earliest incomplete epoch on this worker thread, for panic reports.
@@ -117,22 +117,14 @@ pub(super) fn run_worker<J: Job>(
     };
     match feed {
         Feed::Generated { events, generate } => {
-            let mut index = index as u64;
-            let mut epoch = 0;
-            while index < *events && !shared.aborted() {
-                let event = generate(index);
-                epoch = match epochs.clock {
-                    Clock::Event => J::event_time_ms(&event) / epochs.epoch_ms,
-                    // Reading the clock costs more than generating: once per 1024 events.
-                    Clock::Processing if feeder.fed.is_multiple_of(1024) => {
-                        started.elapsed().as_millis() as u64 / epochs.epoch_ms
-                    }
-                    Clock::Processing => epoch,
-                };
-                feeder.advance(epoch);
-                feeder.give_generated(index, peers as u64, event);
-                index += peers as u64;
-            }
+            feed_generated::<J>(
+                &mut feeder,
+                generate,
+                *events,
+                (index, peers),
+                epochs,
+                started,
+            );
         }
         Feed::Dealt {
             receivers,
@@ -182,6 +174,51 @@ pub(super) fn run_worker<J: Job>(
         began,
         finished,
         gathered,
+    }
+}
+
+/// Feeds this worker's share of a generated input, indices `index, index + peers, ...` of
+/// `events`, made a block at a time. Event times never decrease with the index, so under
+/// the event clock an event's epoch is computed again only when it passes the current
+/// epoch's end, not divided out per event.
+fn feed_generated<J: Job>(
+    feeder: &mut Feeder<'_, J::Event>,
+    generate: &Generate<J::Event>,
+    events: u64,
+    (index, peers): (usize, usize),
+    epochs: EpochConfig,
+    started: Instant,
+) {
+    let step = peers as u64;
+    let first = index as u64;
+    let share = Indices::new(first, step, events.saturating_sub(first).div_ceil(step));
+    let mut block = Vec::with_capacity(Generate::<J::Event>::BLOCK as usize);
+    // Under the event clock, the current epoch ends at this time (exclusive).
+    let mut epoch_end = 0;
+    for indices in share.chunks(Generate::<J::Event>::BLOCK) {
+        if feeder.shared.aborted() {
+            break;
+        }
+        generate.fill(indices, &mut block);
+        if epochs.clock == Clock::Processing {
+            // Reading the clock costs more than generating: once a block.
+            feeder.advance(started.elapsed().as_millis() as u64 / epochs.epoch_ms);
+        }
+        let mut index = indices.first;
+        // Not zipped with the indices: an `(index, event)` pair puts the event 8 bytes in,
+        // and its copies then stalled on loads spanning two of the previous copy's stores.
+        for event in block.drain(..) {
+            if epochs.clock == Clock::Event {
+                let time = J::event_time_ms(&event);
+                if time >= epoch_end {
+                    let epoch = time / epochs.epoch_ms;
+                    epoch_end = (epoch + 1).saturating_mul(epochs.epoch_ms);
+                    feeder.advance(epoch);
+                }
+            }
+            feeder.give_generated(index, step, event);
+            index += step;
+        }
     }
 }
 
