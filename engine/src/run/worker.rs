@@ -5,10 +5,9 @@ use std::sync::Mutex;
 use std::sync::mpsc::{self, TryRecvError};
 use std::time::{Duration, Instant};
 
-use differential_dataflow::input::Input;
 use timely::worker::Worker;
 
-use super::feeder::Feeder;
+use super::feeder::{EventInput, Feeder};
 use super::shared::Shared;
 use crate::digest::DigestLog;
 use crate::log::{LogMessage, RecordGenerated, Recorder};
@@ -94,7 +93,7 @@ pub(super) fn run_worker<J: Job>(
         record_rows: sinks.record_rows,
     };
     let (input, probe, shares) = worker.dataflow::<Epoch, _, _>(|scope| {
-        let (input, events) = scope.new_collection::<J::Event, isize>();
+        let (input, events) = EventInput::new(scope);
         let output = job.build(&ctx, events);
         let (probe, shares) = sink::attach(output, outputs);
         (input, probe, shares)
@@ -135,11 +134,9 @@ pub(super) fn run_worker<J: Job>(
                 .expect("each worker takes its own receiver once");
             while !shared.aborted() {
                 match receiver.try_recv() {
-                    Ok(Dealt::Events(epoch, events)) => {
+                    Ok(Dealt::Events(epoch, mut events)) => {
                         feeder.advance(epoch);
-                        for event in events {
-                            feeder.give(event);
-                        }
+                        feeder.give_all(events.drain(..));
                     }
                     Ok(Dealt::Encoded(epoch, block)) => {
                         feeder.advance(epoch);
@@ -204,20 +201,26 @@ fn feed_generated<J: Job>(
             // Reading the clock costs more than generating: once a block.
             feeder.advance(started.elapsed().as_millis() as u64 / epochs.epoch_ms);
         }
-        let mut index = indices.first;
-        // Not zipped with the indices: an `(index, event)` pair puts the event 8 bytes in,
-        // and its copies then stalled on loads spanning two of the previous copy's stores.
-        for event in block.drain(..) {
-            if epochs.clock == Clock::Event {
-                let time = J::event_time_ms(&event);
-                if time >= epoch_end {
-                    let epoch = time / epochs.epoch_ms;
-                    epoch_end = (epoch + 1).saturating_mul(epochs.epoch_ms);
-                    feeder.advance(epoch);
+        let mut first = indices.first;
+        while !block.is_empty() {
+            // The events up to the next epoch's first.
+            let run = match epochs.clock {
+                Clock::Event => {
+                    let time = J::event_time_ms(&block[0]);
+                    if time >= epoch_end {
+                        let epoch = time / epochs.epoch_ms;
+                        epoch_end = (epoch + 1).saturating_mul(epochs.epoch_ms);
+                        feeder.advance(epoch);
+                    }
+                    block
+                        .iter()
+                        .position(|event| J::event_time_ms(event) >= epoch_end)
+                        .unwrap_or(block.len())
                 }
-            }
-            feeder.give_generated(index, step, event);
-            index += step;
+                Clock::Processing => block.len(),
+            };
+            feeder.give_generated(first, step, block.drain(..run));
+            first += run as u64 * step;
         }
     }
 }
