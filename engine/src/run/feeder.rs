@@ -195,11 +195,18 @@ impl<E: differential_dataflow::Data> EventInput<E> {
         self.buffer.push((event, self.epoch, 1));
     }
 
-    fn extend(&mut self, events: impl Iterator<Item = E>) {
+    /// Moves `events` into the buffer, sending it whenever it is full: a batch that
+    /// outgrew its capacity would be copied whole into a new allocation.
+    fn extend(&mut self, mut events: impl ExactSizeIterator<Item = E>) {
         let epoch = self.epoch;
-        self.buffer.extend(events.map(|event| (event, epoch, 1)));
-        if self.buffer.len() >= BATCH {
-            self.send();
+        while events.len() > 0 {
+            let space = self.buffer.capacity() - self.buffer.len();
+            if space == 0 {
+                self.send();
+                continue;
+            }
+            let fill = events.by_ref().take(space).map(|event| (event, epoch, 1));
+            self.buffer.extend(fill);
         }
     }
 
