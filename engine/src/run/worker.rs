@@ -209,13 +209,15 @@ fn feed_generated<J: Job>(
                     let time = J::event_time_ms(&block[0]);
                     if time >= epoch_end {
                         let epoch = time / epochs.epoch_ms;
-                        epoch_end = (epoch + 1).saturating_mul(epochs.epoch_ms);
+                        epoch_end = epoch.saturating_add(1).saturating_mul(epochs.epoch_ms);
                         feeder.advance(epoch);
                     }
-                    block
+                    // The first event is in the current epoch (also at the largest times,
+                    // where `epoch_end` saturates).
+                    1 + block[1..]
                         .iter()
                         .position(|event| J::event_time_ms(event) >= epoch_end)
-                        .unwrap_or(block.len())
+                        .unwrap_or(block.len() - 1)
                 }
                 Clock::Processing => block.len(),
             };
