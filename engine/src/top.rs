@@ -30,6 +30,25 @@ pub trait TopPerKey<'s, K, V> {
     fn top_per_key(self, n: usize) -> VecCollection<'s, Epoch, (K, u64, V)>;
 }
 
+/// Adds `diff` copies of a candidate to its key's values, trimmed to the top `n` whenever
+/// they reach twice that (a bounded buffer).
+fn add_candidate<K: Hash + Eq, V: Ord + Clone>(
+    keys: &mut FxHashMap<K, Vec<V>>,
+    (key, value): (K, V),
+    diff: isize,
+    n: usize,
+) {
+    assert!(
+        diff > 0,
+        "top_per_key needs an insert-only input, got a retraction"
+    );
+    let values = keys.entry(key).or_default();
+    values.extend(std::iter::repeat_n(value, diff as usize));
+    if values.len() >= 2 * n {
+        keep_top(values, n);
+    }
+}
+
 /// Keeps the `n` greatest of `values`, greatest first.
 fn keep_top<V: Ord>(values: &mut Vec<V>, n: usize) {
     if values.len() > n {
@@ -38,6 +57,9 @@ fn keep_top<V: Ord>(values: &mut Vec<V>, n: usize) {
     }
     values.sort_unstable_by(|a, b| b.cmp(a));
 }
+
+/// Stage 1's output: each epoch's top values of a key, as updates.
+type Candidates<K, V> = Vec<((K, V), Epoch, isize)>;
 
 impl<'s, K, V> TopPerKey<'s, K, V> for VecCollection<'s, Epoch, (K, V)>
 where
@@ -48,41 +70,32 @@ where
         assert!(n > 0, "top_per_key needs n of at least 1");
 
         // Stage 1, on the worker that fed the event: per key, this epoch's top n values.
-        let candidates =
-            self.inner
-                .unary_frontier::<CapacityContainerBuilder<Vec<((K, V), Epoch, isize)>>, _, _, _>(
-                    Pipeline,
-                    "TopPerKeyLocal",
-                    move |_, _| {
-                        let mut open: HeldPerEpoch<FxHashMap<K, Vec<V>>> = HeldPerEpoch::new();
-                        move |(input, frontier), output| {
-                            input.for_each(|cap, batch| {
+        let candidates = self
+            .inner
+            .unary_frontier::<CapacityContainerBuilder<Candidates<K, V>>, _, _, _>(
+                Pipeline,
+                "TopPerKeyLocal",
+                move |_, _| {
+                    let mut open: HeldPerEpoch<FxHashMap<K, Vec<V>>> = HeldPerEpoch::new();
+                    move |(input, frontier), output| {
+                        input.for_each(|cap, batch| {
                             let hold = |time| (cap.delayed(&time, 0), FxHashMap::default());
-                            drain_by_epoch(batch, &mut open, hold, |keys, _, (key, value), diff| {
-                                assert!(
-                                    diff > 0,
-                                    "top_per_key needs an insert-only input, got a retraction"
-                                );
-                                let values = keys.entry(key).or_default();
-                                values.extend(std::iter::repeat_n(value, diff as usize));
-                                // Bound the buffer: trim to n whenever it doubles.
-                                if values.len() >= 2 * n {
-                                    keep_top(values, n);
-                                }
+                            drain_by_epoch(batch, &mut open, hold, |keys, _, candidate, diff| {
+                                add_candidate(keys, candidate, diff, n)
                             });
                         });
-                            while let Some((time, cap, keys)) = pop_complete(&mut open, frontier) {
-                                let mut session = output.session(&cap);
-                                for (key, mut values) in keys {
-                                    keep_top(&mut values, n);
-                                    for value in values {
-                                        session.give(((key.clone(), value), time, 1));
-                                    }
+                        while let Some((time, cap, keys)) = pop_complete(&mut open, frontier) {
+                            let mut session = output.session(&cap);
+                            for (key, mut values) in keys {
+                                keep_top(&mut values, n);
+                                for value in values {
+                                    session.give(((key.clone(), value), time, 1));
                                 }
                             }
                         }
-                    },
-                );
+                    }
+                },
+            );
 
         // Stage 2, on the worker that owns the key: its top n, with the changes of their
         // ranks emitted when an epoch completes.

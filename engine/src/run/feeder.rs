@@ -101,18 +101,21 @@ impl<E: differential_dataflow::Data + Serialize> Feeder<'_, E> {
     fn feed(&mut self, events: std::vec::Drain<'_, E>) {
         let count = events.len() as u64;
         self.input.extend(events);
-        self.fed += count;
-        self.unpublished += count;
-        if self.unpublished >= STEP_EVERY {
-            self.publish_and_step();
-        }
+        self.count_fed(count);
     }
 
     #[inline]
     fn insert(&mut self, event: E) {
         self.input.insert(event);
-        self.fed += 1;
-        self.unpublished += 1;
+        self.count_fed(1);
+    }
+
+    /// Counts `count` more events fed; every `STEP_EVERY` publishes the count for the
+    /// progress bar and steps the worker, so data flows while an epoch fills.
+    #[inline]
+    fn count_fed(&mut self, count: u64) {
+        self.fed += count;
+        self.unpublished += count;
         if self.unpublished >= STEP_EVERY {
             self.publish_and_step();
         }
