@@ -124,3 +124,7 @@ fi
 record nexmark-q5-2w-20ms-v2 "$reprise" run nexmark-q5 --events 3000 --seed 33 --workers 2 --epoch-ms 20 $(small nexmark-q5) -p window_ms=500 -p slide_ms=100
 # shellcheck disable=SC2046
 record traffic-share-2p-50ms-v2 "$reprise" cluster --processes 2 run traffic-share --events 4000 --seed 34 --workers 2 --epoch-ms 50 $(small traffic-share)
+# Format version 3 (generated events checksummed in four states). Golden logs keep their
+# events; tests/by-index/ keeps version-2 logs recorded by index, with their checksums.
+# shellcheck disable=SC2046
+record wordcount-3w-25ms-v3 "$reprise" run wordcount --events 3000 --seed 44 --workers 3 --epoch-ms 25 $(small wordcount)

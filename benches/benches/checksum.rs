@@ -1,22 +1,24 @@
 //! What a log of generated input costs per event: the checksum of a block's events
 //! (Reprise's `EventsChecksum`, fed by serde without encoding) against encoding them with
 //! postcard and hashing the bytes (what an events block's checksum does), and against
-//! making the events (the generator alone). Both checksums must tell two different event
+//! making the events (the generator alone), and against the checksum of format version 2
+//! (one state, every word of a string). Both checksums must tell two different event
 //! sequences apart before anything is timed.
 //! Run: `cargo bench -p reprise-benches --bench checksum`.
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use reprise_datasets::{FilterEvents, Generator};
 use reprise_engine::log::EventsChecksum;
-use reprise_engine::log::format::{encode_event, events_checksum};
+use reprise_engine::log::format::{FORMAT_VERSION, encode_event, events_checksum};
 use serde::Serialize;
 use std::hint::black_box;
 
 const EVENTS: u64 = 16_384;
 
-fn checksum<E: Serialize>(events: &[E]) -> u64 {
-    let mut sum = EventsChecksum::new();
-    events.iter().for_each(|event| sum.add(event));
+/// The checksum a recording computes (this build's format), or that of an older format.
+fn checksum<E: Serialize>(events: &[E], format: u16) -> u64 {
+    let mut sum = EventsChecksum::of_format(format);
+    sum.add_all(events);
     sum.finish()
 }
 
@@ -33,7 +35,9 @@ where
     let events: Vec<G::Event> = (0..EVENTS).map(|i| generator.generate(i)).collect();
     let shifted: Vec<G::Event> = (1..=EVENTS).map(|i| generator.generate(i)).collect();
     let mut buf = Vec::new();
-    assert_ne!(checksum(&events), checksum(&shifted));
+    for format in [2, FORMAT_VERSION] {
+        assert_ne!(checksum(&events, format), checksum(&shifted, format));
+    }
     assert_ne!(
         encoded_checksum(&events, &mut buf),
         encoded_checksum(&shifted, &mut buf)
@@ -41,7 +45,10 @@ where
     let mut group = c.benchmark_group(format!("checksum/{name}"));
     group.throughput(Throughput::Elements(EVENTS));
     group.bench_function(BenchmarkId::new("events_checksum", EVENTS), |b| {
-        b.iter(|| black_box(checksum(black_box(&events))))
+        b.iter(|| black_box(checksum(black_box(&events), FORMAT_VERSION)))
+    });
+    group.bench_function(BenchmarkId::new("events_checksum_v2", EVENTS), |b| {
+        b.iter(|| black_box(checksum(black_box(&events), 2)))
     });
     group.bench_function(BenchmarkId::new("postcard_xxh3", EVENTS), |b| {
         b.iter(|| black_box(encoded_checksum(black_box(&events), &mut buf)))

@@ -80,10 +80,17 @@ impl<E> Generate<E> {
 
     /// Calls `each` on the events at `indices`, in order, made a block at a time.
     pub fn for_each(&self, indices: Indices, mut each: impl FnMut(E)) {
+        self.for_each_block(indices, |events| events.drain(..).for_each(&mut each));
+    }
+
+    /// Calls `each` on the events at `indices`, a block at a time (of up to 16 KiB), in
+    /// order; `each` may take them out of the block.
+    pub fn for_each_block(&self, indices: Indices, mut each: impl FnMut(&mut Vec<E>)) {
         let mut events = Vec::with_capacity(indices.count.min(Self::BLOCK) as usize);
         for block in indices.chunks(Self::BLOCK) {
             self.fill(block, &mut events);
-            events.drain(..).for_each(&mut each);
+            each(&mut events);
+            events.clear();
         }
     }
 
@@ -129,6 +136,11 @@ impl Indices {
     pub fn iter(self) -> impl Iterator<Item = u64> {
         let Self { first, step, count } = self;
         (0..count).map(move |i| first + i * step)
+    }
+
+    /// The index after the last: where a run of these indices goes on.
+    pub const fn end(self) -> u64 {
+        self.first + self.count * self.step
     }
 
     /// The same indices in consecutive parts of at most `size` (at least 1) each.

@@ -170,7 +170,11 @@ fn errors_name_the_file_offset_and_epoch() {
     std::fs::write(&path, &wrong_version).unwrap();
     let message = scan(&path).unwrap_err().to_string();
     assert!(
-        message.contains("format version 99") && message.contains("reads versions 1..=2"),
+        message.contains("format version 99")
+            && message.contains(&format!(
+                "reads versions 1..={}",
+                reprise_engine::log::format::FORMAT_VERSION
+            )),
         "{message}"
     );
     std::fs::write(&path, b"id,value,ts\n1,2,3\n").unwrap();

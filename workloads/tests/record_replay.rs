@@ -95,6 +95,55 @@ fn every_workload_replays_on_any_worker_count_with_the_recorded_digests() {
     }
 }
 
+/// Logs of generated input recorded by index in format version 2, whose checksums have
+/// one state and feed every word of a string: a replay still makes their events again,
+/// checks every block as recorded, and matches their recorded digests.
+#[test]
+fn version_2_logs_recorded_by_index_replay_with_their_recorded_checksums() {
+    let folder = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/by-index");
+    let mut logs: Vec<PathBuf> = std::fs::read_dir(&folder)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .collect();
+    logs.sort();
+    assert!(
+        logs.len() >= 2,
+        "{}: the version-2 logs are gone",
+        folder.display()
+    );
+    for log in logs {
+        let scanned = scan(&log).unwrap();
+        let name = log.display();
+        assert_eq!(scanned.format_version, 2, "{name}");
+        assert!(
+            scanned.generated_blocks > 0,
+            "{name}: not recorded by index"
+        );
+        let workload = reprise_workloads::find(&scanned.header.workload).unwrap();
+        let overrides: Vec<String> = scanned
+            .header
+            .params
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        let params = workload.info().parse_params(&overrides).unwrap();
+        let expected = scanned.digests.before(scanned.output_complete_before);
+        assert!(
+            expected.len() >= 3,
+            "{name}: too few epochs to guard anything"
+        );
+        for workers in [1, 3] {
+            let replayed = replay(workload, &params, &log, workers);
+            let actual = replayed.digests.before(scanned.output_complete_before);
+            assert_eq!(
+                expected.first_divergence(&actual),
+                None,
+                "{name}, {workers} workers"
+            );
+        }
+    }
+}
+
 #[test]
 fn a_processing_time_run_replays_exactly_though_live_runs_differ() {
     let workload = reprise_workloads::find("filter-count").unwrap();

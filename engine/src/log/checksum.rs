@@ -9,17 +9,34 @@
 //! Each step `state = (state.rotl(26) ^ word) * K` is a bijection of the state for a given
 //! word and of the word for a given state, so a single changed word always changes the
 //! result; strings and sequences are prefixed by their length, variants by their index, so
-//! no two values of one type feed the same words. A string longer than 32 bytes feeds its
-//! XXH3-64 hash instead of its bytes.
+//! no two values of one type feed the same words.
+//!
+//! From format version 3 a block's events go round [`LANES`] states (event `i` into state
+//! `i % LANES`), folded into one at the end, and a string is one word (its bytes and
+//! length when it is shorter than 8 bytes, else its XXH3-64). A step waits on the one
+//! before it (a rotate, a xor and a multiply: five cycles), so one state, fed every word
+//! of every string, held a recording's worker to a word every five cycles; now the states
+//! go side by side, and a string's hash, which waits on no state, runs beside them. Logs
+//! of earlier versions are checked as they were recorded (one state; a string its length,
+//! then up to 32 bytes its bytes, a word per 8, above that its XXH3-64).
 
 use serde::Serialize;
 
 use crate::serde_words::{Words, walk};
 
+/// How many states the events of a block go round, from format version 3 on.
+pub const LANES: usize = 4;
+
+/// The first format version whose checksums go round [`LANES`] states.
+const LANES_FROM_VERSION: u16 = 3;
+
 /// A running checksum over a sequence of events, in order.
 #[derive(Clone, Copy, Debug)]
 pub struct EventsChecksum {
-    state: u64,
+    /// The states (one used before format version 3).
+    lanes: [Lane; LANES],
+    /// Whether the log is of a version before 3.
+    one_state: bool,
     events: u64,
 }
 
@@ -30,12 +47,26 @@ impl Default for EventsChecksum {
 }
 
 const MULTIPLIER: u64 = 0x9E37_79B9_7F4A_7C15;
+const SEED: u64 = 0x5245_5052_4953_4547; // "REPRISEG"
 
 impl EventsChecksum {
-    /// No events yet.
+    /// No events yet, as this build records them.
     pub const fn new() -> Self {
+        Self::of_format(super::format::FORMAT_VERSION)
+    }
+
+    /// No events yet, as a log of format `version` checksums them.
+    pub const fn of_format(version: u16) -> Self {
+        // Lane `k` starts at `SEED + k`: lane 0 where version 2's one state started.
+        let mut lanes = [Lane(SEED); LANES];
+        let mut k = 1;
+        while k < LANES {
+            lanes[k] = Lane(SEED.wrapping_add(k as u64));
+            k += 1;
+        }
         Self {
-            state: 0x5245_5052_4953_4547, // "REPRISEG"
+            lanes,
+            one_state: version < LANES_FROM_VERSION,
             events: 0,
         }
     }
@@ -43,14 +74,52 @@ impl EventsChecksum {
     /// Adds the next event.
     #[inline]
     pub fn add<E: Serialize>(&mut self, event: &E) {
-        walk(self, event);
+        if self.one_state {
+            walk(&mut OneState(&mut self.lanes[0].0), event);
+        } else {
+            walk(&mut self.lanes[self.events as usize % LANES], event);
+        }
         self.events += 1;
+    }
+
+    /// Adds the next events, in order: what [`EventsChecksum::add`] on each does, with
+    /// the states held apart (in registers, where they fit) while a group of `LANES`
+    /// events goes through.
+    #[inline]
+    pub fn add_all<E: Serialize>(&mut self, mut events: &[E]) {
+        if !self.one_state {
+            // One at a time up to an event of lane 0.
+            while let Some((event, rest)) = events.split_first()
+                && self.events as usize % LANES != 0
+            {
+                self.add(event);
+                events = rest;
+            }
+            let mut groups = events.chunks_exact(LANES);
+            let mut lanes = self.lanes;
+            for group in &mut groups {
+                for (lane, event) in lanes.iter_mut().zip(group) {
+                    walk(lane, event);
+                }
+            }
+            self.lanes = lanes;
+            self.events += (events.len() - groups.remainder().len()) as u64;
+            events = groups.remainder();
+        }
+        events.iter().for_each(|event| self.add(event));
     }
 
     /// The checksum of the events added so far.
     pub fn finish(&self) -> u64 {
+        // The other lanes fold into the first as words, in order.
+        let mut state = self.lanes[0].0;
+        if !self.one_state {
+            self.lanes[1..]
+                .iter()
+                .for_each(|lane| step(&mut state, lane.0));
+        }
         // MurmurHash3's finalizer: every bit of the state and the count reaches every bit.
-        let mut h = self.state.wrapping_mul(MULTIPLIER) ^ self.events;
+        let mut h = state.wrapping_mul(MULTIPLIER) ^ self.events;
         h ^= h >> 33;
         h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
         h ^= h >> 33;
@@ -59,10 +128,46 @@ impl EventsChecksum {
     }
 }
 
-impl Words for EventsChecksum {
+/// One step of a state.
+#[inline]
+fn step(state: &mut u64, word: u64) {
+    *state = (state.rotate_left(26) ^ word).wrapping_mul(MULTIPLIER);
+}
+
+/// One state of a checksum of format version 3 on: a string is one word.
+#[derive(Clone, Copy, Debug)]
+struct Lane(u64);
+
+impl Words for Lane {
     #[inline]
     fn word(&mut self, word: u64) {
-        self.state = (self.state.rotate_left(26) ^ word).wrapping_mul(MULTIPLIER);
+        step(&mut self.0, word);
+    }
+
+    #[inline]
+    fn bytes(&mut self, bytes: &[u8]) {
+        step(&mut self.0, string_word(bytes));
+    }
+}
+
+/// A string as one word: up to 7 bytes, the bytes (little-endian) with the length in the
+/// top byte; from 8, XXH3-64 (whose independent multiplies beat a chain of steps).
+#[inline]
+fn string_word(bytes: &[u8]) -> u64 {
+    match bytes.len() {
+        0 => 0,
+        n @ 1..=7 => zero_padded_tail(bytes, n) | (n as u64) << 56,
+        _ => xxhash_rust::xxh3::xxh3_64(bytes),
+    }
+}
+
+/// The one state of a checksum of format versions 1 and 2.
+struct OneState<'a>(&'a mut u64);
+
+impl Words for OneState<'_> {
+    #[inline]
+    fn word(&mut self, word: u64) {
+        step(self.0, word);
     }
 
     #[inline]
@@ -141,35 +246,59 @@ mod tests {
             checksum(&[Ok::<u64, u64>(1)]),
             checksum(&[Err::<u64, u64>(1)])
         );
+        // Events that trade lanes, and equal events in every lane.
+        let four: Vec<u64> = (0..8).collect();
+        let mut traded = four.clone();
+        traded.swap(1, 2);
+        assert_ne!(checksum(&four), checksum(&traded));
+        assert_ne!(checksum(&[7u64; 4]), checksum(&[7u64; 5]));
     }
+
+    type Event = (u64, bool, Option<u32>, String);
 
     /// The definition in docs/log-format.md, written out independently: recorded logs
     /// hold these values, so no change to the code may change them.
-    fn by_definition(events: &[(u64, bool, Option<u32>, String)]) -> u64 {
+    fn by_definition(events: &[Event], version: u16) -> u64 {
         const K: u64 = 0x9E37_79B9_7F4A_7C15;
-        let mut state: u64 = 0x5245_5052_4953_4547;
-        let mut word = |w: u64| state = (state.rotate_left(26) ^ w).wrapping_mul(K);
-        for (number, flag, maybe, text) in events {
-            word(*number);
-            word(*flag as u64);
+        const SEED: u64 = 0x5245_5052_4953_4547;
+        let step = |state: &mut u64, w: u64| *state = (state.rotate_left(26) ^ w).wrapping_mul(K);
+        let lanes = if version >= 3 { 4 } else { 1 };
+        let mut states: Vec<u64> = (0..lanes as u64).map(|k| SEED + k).collect();
+        for (i, (number, flag, maybe, text)) in events.iter().enumerate() {
+            let state = &mut states[i % lanes];
+            step(state, *number);
+            step(state, *flag as u64);
             match maybe {
-                None => word(0),
+                None => step(state, 0),
                 Some(v) => {
-                    word(1);
-                    word(*v as u64);
+                    step(state, 1);
+                    step(state, *v as u64);
                 }
             }
             let bytes = text.as_bytes();
-            word(bytes.len() as u64);
-            if bytes.len() > 32 {
-                word(xxhash_rust::xxh3::xxh3_64(bytes));
+            let padded = |chunk: &[u8]| {
+                let mut word = [0u8; 8];
+                word[..chunk.len()].copy_from_slice(chunk);
+                u64::from_le_bytes(word)
+            };
+            if version >= 3 {
+                let word = match bytes.len() {
+                    0..8 => padded(bytes) | (bytes.len() as u64) << 56,
+                    _ => xxhash_rust::xxh3::xxh3_64(bytes),
+                };
+                step(state, word);
             } else {
-                for chunk in bytes.chunks(8) {
-                    let mut padded = [0u8; 8];
-                    padded[..chunk.len()].copy_from_slice(chunk);
-                    word(u64::from_le_bytes(padded));
+                step(state, bytes.len() as u64);
+                if bytes.len() > 32 {
+                    step(state, xxhash_rust::xxh3::xxh3_64(bytes));
+                } else {
+                    bytes.chunks(8).for_each(|chunk| step(state, padded(chunk)));
                 }
             }
+        }
+        let mut state = states[0];
+        for lane in &states[1..] {
+            step(&mut state, *lane);
         }
         let mut h = state.wrapping_mul(K) ^ events.len() as u64;
         h ^= h >> 33;
@@ -179,18 +308,14 @@ mod tests {
         h ^ (h >> 33)
     }
 
-    proptest::proptest! {
-        /// Every length of tail, multi-byte characters included.
-        #[test]
-        fn any_string_follows_the_documented_definition(text in ".{0,40}", number: u64) {
-            let events = [(number, number % 2 == 0, None, text)];
-            proptest::prop_assert_eq!(checksum(&events), by_definition(&events));
-        }
+    fn of_format(version: u16, events: &[Event]) -> u64 {
+        let mut sum = EventsChecksum::of_format(version);
+        events.iter().for_each(|e| sum.add(e));
+        sum.finish()
     }
 
-    #[test]
-    fn follows_the_documented_definition() {
-        let events: Vec<(u64, bool, Option<u32>, String)> = (0..48u64)
+    fn sample_events() -> Vec<Event> {
+        (0..48u64)
             .map(|i| {
                 let text: String = (0..i)
                     .map(|j| (b'a' + (i * 7 + j) as u8 % 26) as char)
@@ -202,13 +327,58 @@ mod tests {
                     text,
                 )
             })
-            .collect();
-        for n in 0..=events.len() {
-            assert_eq!(
-                checksum(&events[..n]),
-                by_definition(&events[..n]),
-                "first {n} events"
-            );
+            .collect()
+    }
+
+    proptest::proptest! {
+        /// Every length of tail, multi-byte characters included.
+        #[test]
+        fn any_string_follows_the_documented_definition(text in ".{0,40}", number: u64) {
+            let events = [(number, number % 2 == 0, None, text)];
+            proptest::prop_assert_eq!(checksum(&events), by_definition(&events, 3));
+            proptest::prop_assert_eq!(of_format(2, &events), by_definition(&events, 2));
+        }
+
+        /// Events added in groups of any sizes, from any lane on, sum as one at a time.
+        #[test]
+        fn adding_in_groups_is_adding_one_at_a_time(
+            events in proptest::collection::vec((proptest::num::u64::ANY, ".{0,12}"), 0..40),
+            cuts in proptest::collection::vec(0usize..40, 0..6),
+            version in 2u16..=3,
+        ) {
+            let mut cuts: Vec<usize> = cuts.into_iter().map(|c| c.min(events.len())).collect();
+            cuts.sort();
+            let mut grouped = EventsChecksum::of_format(version);
+            let mut from = 0;
+            for cut in cuts.into_iter().chain([events.len()]) {
+                grouped.add_all(&events[from..cut]);
+                from = cut;
+            }
+            let mut single = EventsChecksum::of_format(version);
+            events.iter().for_each(|e| single.add(e));
+            proptest::prop_assert_eq!(grouped.finish(), single.finish());
         }
     }
+
+    #[test]
+    fn follows_the_documented_definition_of_each_version() {
+        let events = sample_events();
+        for n in 0..=events.len() {
+            let first = &events[..n];
+            assert_eq!(checksum(first), by_definition(first, 3), "first {n}");
+            for version in 1..=3 {
+                let expected = by_definition(first, version);
+                assert_eq!(of_format(version, first), expected, "first {n}, v{version}");
+            }
+        }
+    }
+
+    /// A value a version-2 log holds, computed by the build that recorded such logs: a
+    /// by-index log of that version keeps replaying.
+    #[test]
+    fn version_2_keeps_its_recorded_values() {
+        assert_eq!(of_format(2, &sample_events()), VERSION_2_SAMPLE);
+    }
+
+    const VERSION_2_SAMPLE: u64 = 0xeef7_8ea8_6d7e_64f8;
 }

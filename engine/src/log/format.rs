@@ -8,7 +8,7 @@ use crate::Epoch;
 /// The first eight bytes of every log.
 pub const MAGIC: [u8; 8] = *b"RPRSLOG\0";
 /// The format version this build writes.
-pub const FORMAT_VERSION: u16 = 2;
+pub const FORMAT_VERSION: u16 = 3;
 /// The oldest format version this build reads.
 pub const OLDEST_READABLE_VERSION: u16 = 1;
 /// Bytes before the first block: magic, version, reserved.

@@ -661,8 +661,9 @@ impl Drop for EncodedEvents {
 enum BlockEvents {
     /// The events, encoded from `payload[start..]`.
     Stored { payload: Vec<u8>, start: usize },
-    /// The indices of generated events, and their checksum.
-    Generated(GeneratedEvents),
+    /// The indices of generated events, and their checksum as the log's format version
+    /// computes it.
+    Generated(GeneratedEvents, u16),
 }
 
 impl EncodedEvents {
@@ -713,7 +714,7 @@ impl EncodedEvents {
     pub fn decode<E: DeserializeOwned>(&self, mut each: impl FnMut(E)) -> Result<(), EngineError> {
         let (payload, start) = match &self.events {
             BlockEvents::Stored { payload, start } => (payload, *start),
-            BlockEvents::Generated(_) => {
+            BlockEvents::Generated(..) => {
                 return Err(self.corrupt(
                     "this block records generated events by index: making them again needs the workload's generator".into(),
                 ));
@@ -749,16 +750,16 @@ impl EncodedEvents {
         generate: Option<&Generate<E>>,
         mut each: impl FnMut(E),
     ) -> Result<(), EngineError> {
-        let BlockEvents::Generated(generated) = &self.events else {
+        let BlockEvents::Generated(generated, version) = &self.events else {
             return self.decode(each);
         };
         let Some(generate) = generate else {
             return self.decode(each);
         };
-        let mut sum = EventsChecksum::new();
-        generate.for_each(generated.indices(), |event| {
-            sum.add(&event);
-            each(event);
+        let mut sum = EventsChecksum::of_format(*version);
+        generate.for_each_block(generated.indices(), |events| {
+            sum.add_all(events);
+            events.drain(..).for_each(&mut each);
         });
         let checksum = sum.finish();
         if checksum != generated.checksum {
@@ -871,7 +872,7 @@ fn read_block(
                 offset: block.offset,
                 epoch,
                 count,
-                events: BlockEvents::Generated(generated),
+                events: BlockEvents::Generated(generated, reader.version),
                 buffers: None,
             });
         }

@@ -144,32 +144,41 @@ impl Recorder {
         }
     }
 
-    /// Records the generated event `index` (the one after the last, `step` on, as a rule)
-    /// of the current epoch: by index, unless the log keeps every event.
-    #[inline]
-    pub(crate) fn record_generated<E: Serialize>(&mut self, index: u64, step: u64, event: &E) {
+    /// Records generated events of the current epoch, at indices `first`, `first + step`,
+    /// ...: by index (a block per run of up to `GENERATED_BLOCK_EVENTS` consecutive
+    /// indices), unless the log keeps every event.
+    pub(crate) fn record_generated<E: Serialize>(&mut self, first: u64, step: u64, events: &[E]) {
         if self.generated_as == RecordGenerated::Events {
-            return self.record(event);
+            return events.iter().for_each(|event| self.record(event));
         }
-        let next = self.generated.as_ref().is_some_and(|(block, _)| {
-            block.first + block.count * block.step == index && block.count < GENERATED_BLOCK_EVENTS
-        });
-        if !next {
-            self.flush_generated();
-            let block = GeneratedEvents {
-                epoch: self.epoch,
-                first: index,
-                step,
-                count: 0,
-                checksum: 0,
+        let (mut index, mut events) = (first, events);
+        while !events.is_empty() {
+            let room = match &self.generated {
+                Some((block, _)) if block.step == step && block.indices().end() == index => {
+                    GENERATED_BLOCK_EVENTS - block.count
+                }
+                _ => 0,
             };
-            self.generated = Some((block, EventsChecksum::new()));
-        }
-        if let Some((block, checksum)) = &mut self.generated {
-            block.count += 1;
-            if self.generated_as == RecordGenerated::Indices {
-                checksum.add(event);
+            if room == 0 {
+                self.flush_generated();
+                let block = GeneratedEvents {
+                    epoch: self.epoch,
+                    first: index,
+                    step,
+                    count: 0,
+                    checksum: 0,
+                };
+                self.generated = Some((block, EventsChecksum::new()));
+                continue;
             }
+            let (now, later) = events.split_at(events.len().min(room as usize));
+            let (block, checksum) = self.generated.as_mut().expect("a block is open");
+            block.count += now.len() as u64;
+            if self.generated_as == RecordGenerated::Indices {
+                checksum.add_all(now);
+            }
+            index += now.len() as u64 * step;
+            events = later;
         }
     }
 
@@ -386,13 +395,50 @@ mod tests {
         }
     }
 
+    /// The blocks a recorder sends for `runs` of events at indices `2i` (2 workers' first).
+    fn recorded_blocks(runs: &[std::ops::Range<u64>]) -> Vec<GeneratedEvents> {
+        let (log, messages) = std::sync::mpsc::channel();
+        let mut recorder = Recorder::new(0, RecordGenerated::Indices, log);
+        for run in runs {
+            let events: Vec<u64> = run.clone().map(|i| i * 7 + 1).collect();
+            recorder.record_generated(run.start * 2, 2, &events);
+        }
+        recorder.finish();
+        messages.try_iter().filter_map(blocks).flatten().collect()
+    }
+
+    #[test]
+    fn runs_of_generated_events_make_the_blocks_single_events_make() {
+        let events = 2 * GENERATED_BLOCK_EVENTS + 5;
+        let singles: Vec<_> = (0..events).map(|i| i..i + 1).collect();
+        let expected = recorded_blocks(&singles);
+        let counts: Vec<u64> = expected.iter().map(|b| b.count).collect();
+        assert_eq!(counts, [GENERATED_BLOCK_EVENTS, GENERATED_BLOCK_EVENTS, 5]);
+        // Runs that cross the blocks' bounds, of odd lengths, split at the same events.
+        let mut runs = Vec::new();
+        let mut start = 0;
+        for length in [1, 3, 1000, GENERATED_BLOCK_EVENTS, 7].iter().cycle() {
+            let end = (start + length).min(events);
+            runs.push(start..end);
+            start = end;
+            if start == events {
+                break;
+            }
+        }
+        assert_eq!(recorded_blocks(&runs), expected);
+        // A run that skips an index starts a block.
+        let skipped = recorded_blocks(&[0..10, 11..20]);
+        let firsts: Vec<u64> = skipped.iter().map(|b| b.first).collect();
+        assert_eq!(firsts, [0, 22]);
+    }
+
     #[test]
     fn an_epochs_generated_blocks_go_in_batches_before_its_marker() {
         let (log, messages) = std::sync::mpsc::channel();
         let mut recorder = Recorder::new(0, RecordGenerated::IndicesOnly, log);
         let events = UNSENT_BLOCKS as u64 * GENERATED_BLOCK_EVENTS + 1;
         for index in 0..events {
-            recorder.record_generated(index * 2, 2, &index);
+            recorder.record_generated(index * 2, 2, &[index]);
         }
         // A long epoch's first 64 blocks have gone, in one message; the last is held.
         let first = blocks(messages.try_recv().unwrap()).unwrap();

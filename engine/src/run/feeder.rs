@@ -80,9 +80,7 @@ impl<E: differential_dataflow::Data + Serialize> Feeder<'_, E> {
     /// copied through the stack first, and the copy's loads waited on its stores.
     pub(super) fn give_generated(&mut self, first: u64, step: u64, events: std::vec::Drain<'_, E>) {
         if let Some(recorder) = &mut self.recorder {
-            for (k, event) in events.as_slice().iter().enumerate() {
-                recorder.record_generated(first + k as u64 * step, step, event);
-            }
+            recorder.record_generated(first, step, events.as_slice());
         }
         self.feed(events);
     }

@@ -434,7 +434,7 @@ fn checksum_generated<J: Job>(
     let generate = generate.clone();
     Some(Box::new(move |block| {
         let mut sum = crate::log::EventsChecksum::new();
-        generate.for_each(block.indices(), |event| sum.add(&event));
+        generate.for_each_block(block.indices(), |events| sum.add_all(events));
         sum.finish()
     }))
 }
