@@ -90,7 +90,7 @@ impl EventsChecksum {
         if !self.one_state {
             // One at a time up to an event of lane 0.
             while let Some((event, rest)) = events.split_first()
-                && self.events as usize % LANES != 0
+                && !self.events.is_multiple_of(LANES as u64)
             {
                 self.add(event);
                 events = rest;
