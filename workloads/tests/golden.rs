@@ -2,6 +2,9 @@
 //! 1 and 3 workers with exactly its recorded per-epoch digests. A failure names the log and
 //! the first diverging epoch. See README ("Golden logs") before touching a log.
 
+#[allow(dead_code, reason = "golden logs need only recorded_params")]
+mod common;
+
 use std::path::PathBuf;
 
 use reprise_cli::workload::{Input, recorded_epochs};
@@ -36,13 +39,7 @@ fn every_golden_log_replays_with_its_recorded_digests_on_1_and_3_workers() {
                 scanned.header.workload
             )
         });
-        let overrides: Vec<String> = scanned
-            .header
-            .params
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect();
-        let params = workload.info().parse_params(&overrides).unwrap();
+        let params = common::recorded_params(workload, &scanned);
         let epochs = recorded_epochs(scanned.header.clock);
         let expected = scanned.digests.before(scanned.output_complete_before);
         assert!(

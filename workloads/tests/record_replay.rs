@@ -120,13 +120,7 @@ fn version_2_logs_recorded_by_index_replay_with_their_recorded_checksums() {
             "{name}: not recorded by index"
         );
         let workload = reprise_workloads::find(&scanned.header.workload).unwrap();
-        let overrides: Vec<String> = scanned
-            .header
-            .params
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect();
-        let params = workload.info().parse_params(&overrides).unwrap();
+        let params = common::recorded_params(workload, &scanned);
         let expected = scanned.digests.before(scanned.output_complete_before);
         assert!(
             expected.len() >= 3,

@@ -44,3 +44,21 @@ pub fn small_params(workload: &str) -> (Vec<String>, u64) {
     };
     (params.iter().map(|s| s.to_string()).collect(), epoch_ms)
 }
+
+/// The parameters a log was recorded with, as the workload reads them.
+#[allow(
+    dead_code,
+    reason = "each test binary builds `common`; not every one reads logs"
+)]
+pub fn recorded_params(
+    workload: &dyn reprise_cli::workload::Workload,
+    log: &reprise_engine::log::LogScan,
+) -> reprise_engine::Params {
+    let overrides: Vec<String> = log
+        .header
+        .params
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    workload.info().parse_params(&overrides).unwrap()
+}
