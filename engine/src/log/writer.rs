@@ -272,7 +272,7 @@ pub(crate) fn write_log(
     let mut output_frontiers = vec![0; workers];
     let mut output_before = 0;
     let mut shares = DigestLog::default();
-    for message in messages {
+    for message in crate::run::polled(messages) {
         match message {
             LogMessage::Events {
                 payload,

@@ -158,7 +158,7 @@ pub(crate) fn write_output<R: Record>(
     let mut writer = OutputFile::create::<R>(spec)?;
     let mut frontiers: Vec<Epoch> = vec![0; workers];
     let mut buffered: BTreeMap<Epoch, Vec<(R, i64)>> = BTreeMap::new();
-    for message in messages {
+    for message in crate::run::polled(messages) {
         match message {
             SinkMessage::Rows { epoch, rows } => buffered.entry(epoch).or_default().extend(rows),
             SinkMessage::Frontier { worker, frontier } => {

@@ -23,6 +23,7 @@ mod feeder;
 mod shared;
 mod worker;
 
+pub(crate) use shared::polled;
 use shared::{Shared, helper, writer};
 use worker::{CURRENT_EPOCH, Feed, Sinks, WorkerResult, WorkerSummary, run_worker};
 
