@@ -25,7 +25,8 @@ pub struct Zipf {
 const GUIDE_BITS: u32 = 16;
 
 impl Zipf {
-    /// A distribution over `n` ranks (at least 1) with exponent `exponent` (>= 0).
+    /// A distribution over `n` ranks (at least 1, at most 2^32) with exponent `exponent`
+    /// (>= 0).
     pub fn new(n: u64, exponent: f64) -> Self {
         let n = n.max(1) as usize;
         let weight = |k: usize| {
@@ -45,7 +46,10 @@ impl Zipf {
         let mut table: Vec<u64> = cumulative.iter().map(|c| (c * scale) as u64).collect();
         *table.last_mut().expect("n >= 1") = u64::MAX;
         let guide = (0..1u64 << GUIDE_BITS)
-            .map(|range| table.partition_point(|&c| c < range << (64 - GUIDE_BITS)) as u32)
+            .map(|range| {
+                let rank = table.partition_point(|&c| c < range << (64 - GUIDE_BITS));
+                u32::try_from(rank).expect("at most 2^32 ranks")
+            })
             .collect();
         Self {
             cumulative: table.into(),

@@ -68,8 +68,9 @@ pub(super) fn helper<T: Send + 'static>(
 /// `messages` until every sender is gone, taken by polling, for the log and output
 /// writers: while a writer waits in `recv`, every send is a kernel wakeup (at 1 worker,
 /// user-visits' four log messages an epoch cost its worker 15 µs an epoch, 9% of the
-/// run), where a writer that naps while its queue is empty costs the senders nothing. The nap doubles from 1 ms to 10 ms while
-/// nothing comes, so a closed epoch reaches its file within 10 ms.
+/// run), where a writer that naps while its queue is empty costs the senders nothing.
+/// The nap doubles from 1 ms to 10 ms while nothing comes, so a closed epoch reaches its
+/// file within 10 ms.
 pub(crate) fn polled<T>(messages: Receiver<T>) -> impl Iterator<Item = T> {
     const FIRST_NAP: Duration = Duration::from_millis(1);
     const LONGEST_NAP: Duration = Duration::from_millis(10);
