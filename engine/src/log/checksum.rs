@@ -25,7 +25,7 @@ use serde::Serialize;
 use crate::serde_words::{Words, walk};
 
 /// How many states the events of a block go round, from format version 3 on.
-pub const LANES: usize = 4;
+const LANES: usize = 4;
 
 /// The first format version whose checksums go round [`LANES`] states.
 const LANES_FROM_VERSION: u16 = 3;

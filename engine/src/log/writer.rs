@@ -144,12 +144,17 @@ impl Recorder {
         }
     }
 
+    /// Records events of the current epoch, in order.
+    pub(crate) fn record_all<E: Serialize>(&mut self, events: &[E]) {
+        events.iter().for_each(|event| self.record(event));
+    }
+
     /// Records generated events of the current epoch, at indices `first`, `first + step`,
     /// ...: by index (a block per run of up to `GENERATED_BLOCK_EVENTS` consecutive
     /// indices), unless the log keeps every event.
     pub(crate) fn record_generated<E: Serialize>(&mut self, first: u64, step: u64, events: &[E]) {
         if self.generated_as == RecordGenerated::Events {
-            return events.iter().for_each(|event| self.record(event));
+            return self.record_all(events);
         }
         let (mut index, mut events) = (first, events);
         while !events.is_empty() {

@@ -88,10 +88,7 @@ impl<E: differential_dataflow::Data + Serialize> Feeder<'_, E> {
     /// Gives events read or replayed, in order.
     pub(super) fn give_all(&mut self, events: std::vec::Drain<'_, E>) {
         if let Some(recorder) = &mut self.recorder {
-            events
-                .as_slice()
-                .iter()
-                .for_each(|event| recorder.record(event));
+            recorder.record_all(events.as_slice());
         }
         self.feed(events);
     }
