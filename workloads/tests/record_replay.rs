@@ -104,6 +104,7 @@ fn version_2_logs_recorded_by_index_replay_with_their_recorded_checksums() {
     let mut logs: Vec<PathBuf> = std::fs::read_dir(&folder)
         .unwrap()
         .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "rlog"))
         .collect();
     logs.sort();
     assert!(
