@@ -240,6 +240,12 @@ impl BlockReader {
                         format!("decompressed size {size} exceeds {MAX_BLOCK_BYTES}"),
                     ));
                 }
+                if payload.capacity() < size {
+                    // A spare a little too small (blocks differ in size by an event or so)
+                    // would be grown: its bytes copied into fresh pages, faulted in and
+                    // zeroed. A new one with room to spare serves every later block.
+                    payload = Vec::with_capacity(size.next_power_of_two());
+                }
                 payload.resize(size, 0);
                 let written = lz4_flex::block::decompress_into(compressed, &mut payload)
                     .map_err(|e| self.corrupt(offset, format!("bad compressed block: {e}")))?;
