@@ -78,11 +78,6 @@ impl<E> Generate<E> {
         (self.0)(indices, out)
     }
 
-    /// Calls `each` on the events at `indices`, in order, made a block at a time.
-    pub fn for_each(&self, indices: Indices, mut each: impl FnMut(E)) {
-        self.for_each_block(indices, |events| events.drain(..).for_each(&mut each));
-    }
-
     /// Calls `each` on the events at `indices`, a block at a time (of up to 16 KiB), in
     /// order; `each` may take them out of the block.
     pub fn for_each_block(&self, indices: Indices, mut each: impl FnMut(&mut Vec<E>)) {
@@ -484,7 +479,7 @@ mod tests {
             indices.chunks(size).for_each(|part| generate.fill(part, &mut filled));
             prop_assert_eq!(&filled, &defined);
             let mut each = Vec::new();
-            generate.for_each(indices, |event| each.push(event));
+            generate.for_each_block(indices, |block| each.append(block));
             prop_assert_eq!(&each, &defined);
             prop_assert!(indices.chunks(size).all(|part| part.count > 0 && part.count <= size));
         }
