@@ -97,13 +97,17 @@ pub(crate) fn attach<'s, R: Record>(
             "DigestSink",
             move |_, _| {
                 let mut pending: HeldPerEpoch<Vec<((u64, R), i64)>> = HeldPerEpoch::new();
+                // An epoch's updates, once digested, leave their vector for a later epoch:
+                // growing a fresh one copies it and faults in fresh pages as it doubles.
+                let mut spare: Option<Vec<((u64, R), i64)>> = None;
+                let mut hashes = Vec::new();
                 let mut reported: Option<Option<Epoch>> = None;
                 move |(input, frontier), output| {
                     input.for_each(|cap, batch| {
                         drain_by_epoch(
                             batch,
                             &mut pending,
-                            |time| (cap.delayed(&time, 0), Vec::new()),
+                            |time| (cap.delayed(&time, 0), spare.take().unwrap_or_default()),
                             |updates, _, hashed, diff| updates.push((hashed, diff as i64)),
                         );
                     });
@@ -116,7 +120,7 @@ pub(crate) fn attach<'s, R: Record>(
                             // The log's rows block keeps them in (hash, record) order.
                             consolidate_hashed(&mut updates);
                         } else {
-                            consolidate_unordered(&mut updates);
+                            consolidate_unordered(&mut updates, &mut hashes);
                         }
                         let mut digest = EpochDigest::default();
                         let mut preview = preview.borrow_mut();
@@ -145,11 +149,13 @@ pub(crate) fn attach<'s, R: Record>(
                         }
                         if gather_rows && !updates.is_empty() {
                             let rows = updates
-                                .into_iter()
+                                .drain(..)
                                 .map(|((_, record), diff)| (record, diff))
                                 .collect();
                             output.session(&cap).give((epoch, rows));
                         }
+                        updates.clear();
+                        spare = Some(updates);
                     }
                     let now = frontier.frontier().first().copied();
                     if reported != Some(now) {
@@ -244,8 +250,10 @@ fn consolidate_hashed<R: Ord>(updates: &mut Vec<((u64, R), i64)>) {
 /// epoch's updates are distinct records (a window's change is one retraction and one
 /// insertion of different rows): sorting the hashes alone (an eighth of the bytes, or less)
 /// finds the few that are not, and only those get the full consolidation.
-fn consolidate_unordered<R: Ord>(updates: &mut Vec<((u64, R), i64)>) {
-    let mut hashes: Vec<u64> = updates.iter().map(|((hash, _), _)| *hash).collect();
+/// `hashes` is scratch space, kept by the caller for its capacity.
+fn consolidate_unordered<R: Ord>(updates: &mut Vec<((u64, R), i64)>, hashes: &mut Vec<u64>) {
+    hashes.clear();
+    hashes.extend(updates.iter().map(|((hash, _), _)| *hash));
     hashes.sort_unstable();
     // Hashes met more than once: equal records or, rarely, a collision.
     let repeated: Vec<u64> = hashes
@@ -300,7 +308,7 @@ mod tests {
             updates in prop::collection::vec(((0u64..40, 0u8..2), -2i64..3), 0..60)
         ) {
             let mut ours = updates.clone();
-            super::consolidate_unordered(&mut ours);
+            super::consolidate_unordered(&mut ours, &mut Vec::new());
             ours.sort();
             let mut theirs = updates;
             differential_dataflow::consolidation::consolidate(&mut theirs);

@@ -92,6 +92,57 @@ fn merge_into<K: Hash + Eq, A: Aggregate>(map: &mut FxHashMap<K, A>, key: K, val
     }
 }
 
+/// Aggregates per window and key, as a hash map per window start. An epoch's updates fall
+/// in one window or a few, and a map keyed by the key alone has smaller entries than one
+/// keyed by `(start, key)` (16 bytes against 24 for `u64` keys and sums): with many keys
+/// the maps' random access is bound by cache misses, so smaller entries are faster.
+struct ByWindow<K, A> {
+    windows: Vec<(u64, FxHashMap<K, A>)>,
+    /// The index of the window merged into last (most updates follow one to the same).
+    last: usize,
+}
+
+impl<K: Hash + Eq, A: Aggregate> ByWindow<K, A> {
+    fn new() -> Self {
+        Self {
+            windows: Vec::new(),
+            last: 0,
+        }
+    }
+
+    /// Merges `value` into the aggregate of `key` in window `start`; a window's first map
+    /// comes from `spare` (emptied maps keep their capacity: a fresh map per epoch spends
+    /// its time rehashing as it grows, on fresh pages).
+    fn merge(&mut self, start: u64, key: K, value: A, spare: &mut Vec<FxHashMap<K, A>>) {
+        if self
+            .windows
+            .get(self.last)
+            .is_none_or(|(at, _)| *at != start)
+        {
+            self.last = match self.windows.iter().position(|(at, _)| *at == start) {
+                Some(index) => index,
+                None => {
+                    self.windows.push((start, spare.pop().unwrap_or_default()));
+                    self.windows.len() - 1
+                }
+            };
+        }
+        merge_into(&mut self.windows[self.last].1, key, value);
+    }
+
+    /// Empties each window's map through `each(start, map)`, then keeps the maps in `spare`.
+    fn drain(
+        self,
+        spare: &mut Vec<FxHashMap<K, A>>,
+        mut each: impl FnMut(u64, std::collections::hash_map::Drain<'_, K, A>),
+    ) {
+        for (start, mut map) in self.windows {
+            each(start, map.drain());
+            spare.push(map);
+        }
+    }
+}
+
 impl<'s, K, A> WindowAggregate<'s, K, A> for VecCollection<'s, Epoch, (K, u64, A)>
 where
     K: ExchangeData + Hash + Eq,
@@ -171,10 +222,8 @@ impl<'s, E: differential_dataflow::Data> WindowAggregateBy<'s, E> for VecCollect
                 Pipeline,
                 "WindowPreAggregate",
                 move |_, _| {
-                    let mut open: HeldPerEpoch<FxHashMap<(u64, K), A>> = HeldPerEpoch::new();
-                    // Emptied maps keep their capacity for the next epoch: a fresh map
-                    // per epoch spends its time rehashing as it grows, on fresh pages.
-                    let mut spare: Vec<FxHashMap<(u64, K), A>> = Vec::new();
+                    let mut open: HeldPerEpoch<ByWindow<K, A>> = HeldPerEpoch::new();
+                    let mut spare: Vec<FxHashMap<K, A>> = Vec::new();
                     move |(input, frontier), output| {
                         let mut late = 0;
                         input.for_each(|cap, batch| {
@@ -182,8 +231,7 @@ impl<'s, E: differential_dataflow::Data> WindowAggregateBy<'s, E> for VecCollect
                             // epoch's events mostly fall in one window, and the closing
                             // epoch costs a division.
                             let mut last_window: Option<(u64, Epoch, bool)> = None;
-                            let hold =
-                                |time| (cap.delayed(&time, 0), spare.pop().unwrap_or_default());
+                            let hold = |time| (cap.delayed(&time, 0), ByWindow::new());
                             drain_by_epoch(batch, &mut open, hold, |sums, time, event, diff| {
                                 for (key, event_time, value) in extract(event) {
                                     // Processing time windows by arrival: the epoch's start.
@@ -204,10 +252,11 @@ impl<'s, E: differential_dataflow::Data> WindowAggregateBy<'s, E> for VecCollect
                                         if closed {
                                             late += 1;
                                         } else {
-                                            merge_into(
-                                                sums,
-                                                (start, key.clone()),
+                                            sums.merge(
+                                                start,
+                                                key.clone(),
                                                 value.clone().times(diff),
+                                                &mut spare,
                                             );
                                         }
                                     });
@@ -217,14 +266,13 @@ impl<'s, E: differential_dataflow::Data> WindowAggregateBy<'s, E> for VecCollect
                         if late > 0 {
                             late_counter.count_late(late);
                         }
-                        while let Some((time, cap, mut sums)) = pop_complete(&mut open, frontier) {
+                        while let Some((time, cap, sums)) = pop_complete(&mut open, frontier) {
                             let mut session = output.session(&cap);
-                            for (window_key, sum) in sums.drain() {
-                                if !sum.is_empty() {
-                                    session.give((window_key, time, sum));
+                            sums.drain(&mut spare, |start, sums| {
+                                for (key, sum) in sums.filter(|(_, sum)| !sum.is_empty()) {
+                                    session.give(((start, key), time, sum));
                                 }
-                            }
-                            spare.push(sums);
+                            });
                         }
                     }
                 },
@@ -239,21 +287,24 @@ impl<'s, E: differential_dataflow::Data> WindowAggregateBy<'s, E> for VecCollect
                 "TumblingSum",
                 move |_, _| {
                     // Partial sums consolidate by hashing as they arrive, not by sorting.
-                    let mut pending: HeldPerEpoch<FxHashMap<(u64, K), A>> = HeldPerEpoch::new();
+                    let mut pending: HeldPerEpoch<ByWindow<K, A>> = HeldPerEpoch::new();
                     let mut sums: BTreeMap<u64, FxHashMap<K, A>> = BTreeMap::new();
                     let mut closes: Closes<u64> = Closes::new();
-                    // Emptied maps, kept for their capacity (as in stage 1).
-                    let mut spare_pending: Vec<FxHashMap<(u64, K), A>> = Vec::new();
+                    // Emptied maps, kept for their capacity (as in stage 1): apart, as an
+                    // epoch's changes may hold far fewer keys than a window's sums.
+                    let mut spare_pending: Vec<FxHashMap<K, A>> = Vec::new();
                     let mut spare_sums: Vec<FxHashMap<K, A>> = Vec::new();
                     move |(input, frontier), output| {
                         input.for_each(|cap, batch| {
-                            let hold = |time| {
-                                let changes = spare_pending.pop().unwrap_or_default();
-                                (cap.delayed(&time, 0), changes)
-                            };
-                            drain_by_epoch(batch, &mut pending, hold, |changes, _, key, sum| {
-                                merge_into(changes, key, sum)
-                            });
+                            let hold = |time| (cap.delayed(&time, 0), ByWindow::new());
+                            drain_by_epoch(
+                                batch,
+                                &mut pending,
+                                hold,
+                                |changes, _, (start, key), sum| {
+                                    changes.merge(start, key, sum, &mut spare_pending)
+                                },
+                            );
                         });
                         loop {
                             let next_data = pending.first_key_value().map(|(t, _)| *t);
@@ -265,44 +316,55 @@ impl<'s, E: differential_dataflow::Data> WindowAggregateBy<'s, E> for VecCollect
                                 break;
                             }
                             if next_data == Some(next) {
-                                let (cap, mut changes) =
-                                    pending.pop_first().map(|(_, v)| v).unwrap();
+                                let (cap, changes) = pending.pop_first().map(|(_, v)| v).unwrap();
                                 let mut session = output.session(&cap);
-                                for ((start, key), delta) in
-                                    changes.drain().filter(|(_, d)| !d.is_empty())
-                                {
+                                changes.drain(&mut spare_pending, |start, changes| {
+                                    let mut changes =
+                                        changes.filter(|(_, d)| !d.is_empty()).peekable();
+                                    if changes.peek().is_none() {
+                                        return;
+                                    }
                                     let window_sums = sums.entry(start).or_insert_with(|| {
                                         let close = window.closing_epoch(start, &epochs);
                                         closes.schedule(close, start, &cap);
                                         spare_sums.pop().unwrap_or_default()
                                     });
-                                    match window_sums.entry(key) {
-                                        Entry::Occupied(mut slot) => {
-                                            let mut new = slot.get().clone();
-                                            new.merge(delta);
-                                            if new == *slot.get() {
-                                                // Unchanged (a minimum that held, a key
-                                                // already seen): no update to send.
-                                                continue;
+                                    for (key, delta) in changes {
+                                        match window_sums.entry(key) {
+                                            Entry::Occupied(mut slot) => {
+                                                let mut new = slot.get().clone();
+                                                new.merge(delta);
+                                                if new == *slot.get() {
+                                                    // Unchanged (a minimum that held, a key
+                                                    // already seen): no update to send.
+                                                    continue;
+                                                }
+                                                let key = slot.key().clone();
+                                                if new.is_empty() {
+                                                    let old = slot.remove();
+                                                    session.give(((start, key, old), next, -1));
+                                                } else {
+                                                    let old = slot.insert(new.clone());
+                                                    session.give((
+                                                        (start, key.clone(), old),
+                                                        next,
+                                                        -1,
+                                                    ));
+                                                    session.give(((start, key, new), next, 1));
+                                                }
                                             }
-                                            let key = slot.key().clone();
-                                            if new.is_empty() {
-                                                let old = slot.remove();
-                                                session.give(((start, key, old), next, -1));
-                                            } else {
-                                                let old = slot.insert(new.clone());
-                                                session.give(((start, key.clone(), old), next, -1));
-                                                session.give(((start, key, new), next, 1));
+                                            Entry::Vacant(slot) => {
+                                                let key = slot.key().clone();
+                                                session.give((
+                                                    (start, key, delta.clone()),
+                                                    next,
+                                                    1,
+                                                ));
+                                                slot.insert(delta);
                                             }
-                                        }
-                                        Entry::Vacant(slot) => {
-                                            let key = slot.key().clone();
-                                            session.give(((start, key, delta.clone()), next, 1));
-                                            slot.insert(delta);
                                         }
                                     }
-                                }
-                                spare_pending.push(changes);
+                                });
                             }
                             if next_close == Some(next) {
                                 closes.close_next(|cap, starts| {
