@@ -92,12 +92,15 @@ fn merge_into<K: Hash + Eq, A: Aggregate>(map: &mut FxHashMap<K, A>, key: K, val
     }
 }
 
-/// Aggregates per window and key, as a hash map per window start. An epoch's updates fall
-/// in one window or a few, and a map keyed by the key alone has smaller entries than one
-/// keyed by `(start, key)` (16 bytes against 24 for `u64` keys and sums): with many keys
-/// the maps' random access is bound by cache misses, so smaller entries are faster.
+/// One epoch's aggregates per window and key, as a hash map per window start. An epoch's
+/// updates fall in one window or a few, and a map keyed by the key alone has smaller
+/// entries than one keyed by `(start, key)` (16 bytes against 24 for `u64` keys and sums):
+/// with many keys the maps' random access is bound by cache misses, so smaller entries are
+/// faster.
 struct ByWindow<K, A> {
-    windows: Vec<(u64, FxHashMap<K, A>)>,
+    /// Each window met in the epoch, with its aggregates by key; `None` for a window
+    /// already closed by the epoch, whose updates are late.
+    windows: Vec<(u64, Option<FxHashMap<K, A>>)>,
     /// The index of the window merged into last (most updates follow one to the same).
     last: usize,
 }
@@ -110,13 +113,22 @@ impl<K: Hash + Eq, A: Aggregate> ByWindow<K, A> {
         }
     }
 
-    /// Merges `value` into the aggregate of `key` in window `start`; a window's first map
+    /// Merges `value` into the aggregate of `key` in window `start`, unless the window is
+    /// closed by this epoch: then it merges nothing and returns false. `closed(start)` is
+    /// asked once per window and epoch (a closing epoch costs a division). A window's map
     /// comes from `spare` (emptied maps keep their capacity: a fresh map per epoch spends
     /// its time rehashing as it grows, on fresh pages). Inlined: called out of line, a
     /// `String` key was passed through the stack, and in a profile of wordcount three
     /// quarters of this function's samples waited on reading it back.
     #[inline(always)]
-    fn merge(&mut self, start: u64, key: K, value: A, spare: &mut Vec<FxHashMap<K, A>>) {
+    fn merge(
+        &mut self,
+        start: u64,
+        key: K,
+        value: A,
+        spare: &mut Vec<FxHashMap<K, A>>,
+        closed: impl FnOnce(u64) -> bool,
+    ) -> bool {
         if self
             .windows
             .get(self.last)
@@ -125,23 +137,33 @@ impl<K: Hash + Eq, A: Aggregate> ByWindow<K, A> {
             self.last = match self.windows.iter().position(|(at, _)| *at == start) {
                 Some(index) => index,
                 None => {
-                    self.windows.push((start, spare.pop().unwrap_or_default()));
+                    let map = (!closed(start)).then(|| spare.pop().unwrap_or_default());
+                    self.windows.push((start, map));
                     self.windows.len() - 1
                 }
             };
         }
-        merge_into(&mut self.windows[self.last].1, key, value);
+        match &mut self.windows[self.last].1 {
+            Some(map) => {
+                merge_into(map, key, value);
+                true
+            }
+            None => false,
+        }
     }
 
-    /// Empties each window's map through `each(start, map)`, then keeps the maps in `spare`.
+    /// Empties each open window's map through `each(start, map)`, then keeps the maps in
+    /// `spare`.
     fn drain(
         self,
         spare: &mut Vec<FxHashMap<K, A>>,
         mut each: impl FnMut(u64, std::collections::hash_map::Drain<'_, K, A>),
     ) {
-        for (start, mut map) in self.windows {
-            each(start, map.drain());
-            spare.push(map);
+        for (start, map) in self.windows {
+            if let Some(mut map) = map {
+                each(start, map.drain());
+                spare.push(map);
+            }
         }
     }
 }
@@ -230,37 +252,23 @@ impl<'s, E: differential_dataflow::Data> WindowAggregateBy<'s, E> for VecCollect
                     move |(input, frontier), output| {
                         let mut late = 0;
                         input.for_each(|cap, batch| {
-                            // Whether the window met last has closed by its epoch: an
-                            // epoch's events mostly fall in one window, and the closing
-                            // epoch costs a division.
-                            let mut last_window: Option<(u64, Epoch, bool)> = None;
                             let hold = |time| (cap.delayed(&time, 0), ByWindow::new());
                             drain_by_epoch(batch, &mut open, hold, |sums, time, event, diff| {
                                 for (key, event_time, value) in extract(event) {
                                     // Processing time windows by arrival: the epoch's start.
                                     let at = epochs.time_ms(event_time, time);
                                     window.for_each_start(at, |start| {
-                                        let closed = match last_window {
-                                            Some((last, epoch, closed))
-                                                if last == start && epoch == time =>
-                                            {
-                                                closed
-                                            }
-                                            _ => {
-                                                let close = window.closing_epoch(start, &epochs);
-                                                last_window = Some((start, time, close <= time));
-                                                close <= time
-                                            }
-                                        };
-                                        if closed {
+                                        let closed =
+                                            |start| window.closing_epoch(start, &epochs) <= time;
+                                        let value = value.clone().times(diff);
+                                        if !sums.merge(
+                                            start,
+                                            key.clone(),
+                                            value,
+                                            &mut spare,
+                                            closed,
+                                        ) {
                                             late += 1;
-                                        } else {
-                                            sums.merge(
-                                                start,
-                                                key.clone(),
-                                                value.clone().times(diff),
-                                                &mut spare,
-                                            );
                                         }
                                     });
                                 }
@@ -305,7 +313,8 @@ impl<'s, E: differential_dataflow::Data> WindowAggregateBy<'s, E> for VecCollect
                                 &mut pending,
                                 hold,
                                 |changes, _, (start, key), sum| {
-                                    changes.merge(start, key, sum, &mut spare_pending)
+                                    // Partials come from open windows only.
+                                    changes.merge(start, key, sum, &mut spare_pending, |_| false);
                                 },
                             );
                         });
