@@ -4,6 +4,8 @@
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, Sender};
 
 use serde::Serialize;
@@ -28,10 +30,13 @@ pub(crate) enum LogMessage {
         count: u64,
         checksum: u64,
     },
-    /// Blocks of generated events, by index, with their checksum, or, when the writer is
-    /// to make them again to checksum them (off the workers' path), without: an epoch's
-    /// blocks in one message, since waking the writer costs more than writing a block.
-    Generated(Vec<GeneratedEvents>),
+    /// A block of generated events, by index: with its checksum, or, `checksummed` false,
+    /// without, for the writer to make the events again and checksum them (off the
+    /// workers' path).
+    Generated {
+        block: GeneratedEvents,
+        checksummed: bool,
+    },
     /// A worker has recorded every event of the epochs before `before`.
     InputClosed { worker: usize, before: Epoch },
     /// A worker's sink finished `epoch` with this digest share.
@@ -48,24 +53,52 @@ pub(crate) enum LogMessage {
     End(LogEnd),
 }
 
-/// Checksums generated events by making them again: the run's generator, on the log
-/// writer's thread.
-pub(crate) type ChecksumGenerated = Box<dyn FnMut(&GeneratedEvents) -> u64 + Send>;
+/// How the log writer checksums the generated blocks handed to it, on its own thread.
+pub(crate) struct ChecksumGenerated {
+    /// Checksums a block's events, making them again with the run's generator.
+    pub(crate) checksum: Box<dyn FnMut(&GeneratedEvents) -> u64 + Send>,
+    /// The recorders' count of the events they handed over.
+    pub(crate) backlog: ChecksumBacklog,
+}
 
 /// How a recorder records generated events.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub(crate) enum RecordGenerated {
     /// Encoded, as any event (`--record-full`).
     Events,
     /// By index, checksummed by the worker as it feeds them.
     Indices,
-    /// By index, checksummed by the log writer, which makes them again: when the machine
-    /// has a core the workers leave idle, recording costs them next to nothing.
-    IndicesOnly,
+    /// By index, checksummed by the log writer, which makes them again, as long as it
+    /// keeps up; past its backlog, by the worker. When the machine has a core the workers
+    /// leave idle, recording costs them next to nothing, and the run never waits long at
+    /// its end for the writer to catch up.
+    Offloaded(ChecksumBacklog),
 }
 
-/// Blocks of generated events a recorder sends at once, at most (a million events).
-const UNSENT_BLOCKS: usize = 64;
+/// The generated events handed to the log writer to checksum that it has not checksummed
+/// yet, shared by a process's recorders and its writer.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct ChecksumBacklog(Arc<AtomicU64>);
+
+impl ChecksumBacklog {
+    /// Events, at most, a recorder leaves to the writer before it checksums blocks itself:
+    /// four blocks, some 15 ms of the writer's work, so a run's end waits no longer.
+    const MOST_EVENTS: u64 = 4 * GENERATED_BLOCK_EVENTS;
+
+    /// Whether the writer has room for another block.
+    fn has_room(&self) -> bool {
+        self.0.load(Ordering::Relaxed) < Self::MOST_EVENTS
+    }
+
+    fn hand_over(&self, events: u64) {
+        self.0.fetch_add(events, Ordering::Relaxed);
+    }
+
+    /// The writer checksummed `events` it was handed.
+    fn done(&self, events: u64) {
+        self.0.fetch_sub(events, Ordering::Relaxed);
+    }
+}
 
 /// Frames a worker's output rows as a log block, when called.
 pub(crate) struct EncodeRows(pub(crate) Box<dyn FnOnce() -> Vec<u8> + Send>);
@@ -111,10 +144,9 @@ pub(crate) struct Recorder {
     encoded: Vec<u8>,
     /// How to record generated events.
     generated_as: RecordGenerated,
-    /// The generated events noted since the last block, and their checksum so far.
-    generated: Option<(GeneratedEvents, EventsChecksum)>,
-    /// Whole blocks of generated events, sent with the marker that closes their epoch.
-    unsent: Vec<GeneratedEvents>,
+    /// The generated events noted since the last block, and their checksum so far when
+    /// this worker checksums them.
+    generated: Option<(GeneratedEvents, Option<EventsChecksum>)>,
 }
 
 impl Recorder {
@@ -131,7 +163,6 @@ impl Recorder {
             encoded: Vec::new(),
             generated_as,
             generated: None,
-            unsent: Vec::new(),
         }
     }
 
@@ -153,7 +184,7 @@ impl Recorder {
     /// ...: by index (a block per run of up to `GENERATED_BLOCK_EVENTS` consecutive
     /// indices), unless the log keeps every event.
     pub(crate) fn record_generated<E: Serialize>(&mut self, first: u64, step: u64, events: &[E]) {
-        if self.generated_as == RecordGenerated::Events {
+        if matches!(self.generated_as, RecordGenerated::Events) {
             return self.record_all(events);
         }
         let (mut index, mut events) = (first, events);
@@ -173,13 +204,17 @@ impl Recorder {
                     count: 0,
                     checksum: 0,
                 };
-                self.generated = Some((block, EventsChecksum::new()));
+                let checksummed_here = match &self.generated_as {
+                    RecordGenerated::Offloaded(backlog) => !backlog.has_room(),
+                    _ => true,
+                };
+                self.generated = Some((block, checksummed_here.then(EventsChecksum::new)));
                 continue;
             }
             let (now, later) = events.split_at(events.len().min(room as usize));
             let (block, checksum) = self.generated.as_mut().expect("a block is open");
             block.count += now.len() as u64;
-            if self.generated_as == RecordGenerated::Indices {
+            if let Some(checksum) = checksum {
                 checksum.add_all(now);
             }
             index += now.len() as u64 * step;
@@ -191,7 +226,6 @@ impl Recorder {
     pub(crate) fn advance(&mut self, epoch: Epoch) {
         self.flush();
         self.flush_generated();
-        self.send_generated();
         self.epoch = epoch;
         let _ = self.log.send(LogMessage::InputClosed {
             worker: self.worker,
@@ -216,25 +250,23 @@ impl Recorder {
         self.count = 0;
     }
 
+    /// Sends the open block of generated events, if any: each block as soon as it is
+    /// whole, so a writer that checksums them works beside the worker, not after it.
     fn flush_generated(&mut self) {
-        if let Some((mut block, checksum)) = self.generated.take() {
-            if self.generated_as == RecordGenerated::Indices {
+        let Some((mut block, checksum)) = self.generated.take() else {
+            return;
+        };
+        let checksummed = match checksum {
+            Some(checksum) => {
                 block.checksum = checksum.finish();
+                true
             }
-            self.unsent.push(block);
-            // A long epoch's blocks go on in batches, so the writer keeps up with them.
-            if self.unsent.len() == UNSENT_BLOCKS {
-                self.send_generated();
-            }
+            None => false,
+        };
+        if let (false, RecordGenerated::Offloaded(backlog)) = (checksummed, &self.generated_as) {
+            backlog.hand_over(block.count);
         }
-    }
-
-    fn send_generated(&mut self) {
-        if !self.unsent.is_empty() {
-            let _ = self
-                .log
-                .send(LogMessage::Generated(std::mem::take(&mut self.unsent)));
-        }
+        let _ = self.log.send(LogMessage::Generated { block, checksummed });
     }
 
     /// The input ended.
@@ -245,8 +277,8 @@ impl Recorder {
 
 /// Writes the log from the workers' messages until every sender is gone.
 ///
-/// With `checksum_generated`, generated events come without their checksum, and the
-/// writer computes it.
+/// Generated blocks that come without their checksum are checksummed with
+/// `checksum_generated`.
 pub(crate) fn write_log(
     spec: RecordSpec,
     workers: usize,
@@ -290,19 +322,26 @@ pub(crate) fn write_log(
                 *sum = sum.wrapping_add(checksum);
                 write(&mut out, &frame(BlockKind::Events, &payload, spec.compress))?
             }
-            LogMessage::Generated(blocks) => {
-                for mut block in blocks {
-                    if let Some(checksum) = checksum_generated.as_mut() {
-                        block.checksum = checksum(&block);
-                    }
-                    let (events, sum) = open.entry(block.epoch).or_default();
-                    *events += block.count;
-                    *sum = sum.wrapping_add(block.checksum);
-                    write(
-                        &mut out,
-                        &frame(BlockKind::Generated, &encode(&block), false),
-                    )?
+            LogMessage::Generated {
+                mut block,
+                checksummed,
+            } => {
+                if !checksummed {
+                    let generated = checksum_generated.as_mut().ok_or_else(|| {
+                        EngineError::Bug(
+                            "a generated block came unchecksummed, without its generator".into(),
+                        )
+                    })?;
+                    block.checksum = (generated.checksum)(&block);
+                    generated.backlog.done(block.count);
                 }
+                let (events, sum) = open.entry(block.epoch).or_default();
+                *events += block.count;
+                *sum = sum.wrapping_add(block.checksum);
+                write(
+                    &mut out,
+                    &frame(BlockKind::Generated, &encode(&block), false),
+                )?
             }
             LogMessage::InputClosed { worker, before } => {
                 input_closed[worker] = before;
@@ -392,12 +431,18 @@ pub fn write_events_log<E: Serialize>(
 mod tests {
     use super::*;
 
-    /// The blocks a message carries, or `None` for a message of another kind.
-    fn blocks(message: LogMessage) -> Option<Vec<GeneratedEvents>> {
+    /// The block a message carries, and whether it came checksummed, or `None` for a
+    /// message of another kind.
+    fn block(message: LogMessage) -> Option<(GeneratedEvents, bool)> {
         match message {
-            LogMessage::Generated(blocks) => Some(blocks),
+            LogMessage::Generated { block, checksummed } => Some((block, checksummed)),
             _ => None,
         }
+    }
+
+    /// The event at index `i` in these tests.
+    fn event(i: u64) -> u64 {
+        i * 7 + 1
     }
 
     /// The blocks a recorder sends for `runs` of events at indices `2i` (2 workers' first).
@@ -405,11 +450,15 @@ mod tests {
         let (log, messages) = std::sync::mpsc::channel();
         let mut recorder = Recorder::new(0, RecordGenerated::Indices, log);
         for run in runs {
-            let events: Vec<u64> = run.clone().map(|i| i * 7 + 1).collect();
+            let events: Vec<u64> = run.clone().map(event).collect();
             recorder.record_generated(run.start * 2, 2, &events);
         }
         recorder.finish();
-        messages.try_iter().filter_map(blocks).flatten().collect()
+        messages
+            .try_iter()
+            .filter_map(block)
+            .map(|(b, _)| b)
+            .collect()
     }
 
     #[test]
@@ -437,30 +486,131 @@ mod tests {
         assert_eq!(firsts, [0, 22]);
     }
 
+    /// The checksum of the events at indices `first, first + step, ...`, from the
+    /// definition: a test's own loop, not the recorder's.
+    fn checksum_of(block: &GeneratedEvents) -> u64 {
+        let mut sum = EventsChecksum::new();
+        for n in 0..block.count {
+            sum.add_all(&[event(block.first + n * block.step)]);
+        }
+        sum.finish()
+    }
+
     #[test]
-    fn an_epochs_generated_blocks_go_in_batches_before_its_marker() {
+    fn offloaded_blocks_go_as_they_fill_and_past_the_backlog_the_worker_checksums_them() {
+        let backlog = ChecksumBacklog::default();
         let (log, messages) = std::sync::mpsc::channel();
-        let mut recorder = Recorder::new(0, RecordGenerated::IndicesOnly, log);
-        let events = UNSENT_BLOCKS as u64 * GENERATED_BLOCK_EVENTS + 1;
-        for index in 0..events {
-            recorder.record_generated(index * 2, 2, &[index]);
+        let mut recorder = Recorder::new(0, RecordGenerated::Offloaded(backlog.clone()), log);
+        let handed_over = ChecksumBacklog::MOST_EVENTS / GENERATED_BLOCK_EVENTS;
+        let mut index = 0;
+        let mut feed = |recorder: &mut Recorder, events: u64| {
+            for _ in 0..events {
+                recorder.record_generated(index * 2, 2, &[event(index * 2)]);
+                index += 1;
+            }
+        };
+        // Each whole block goes at once, without its checksum, until the writer's backlog
+        // is full.
+        feed(&mut recorder, 1);
+        for n in 0..handed_over {
+            feed(&mut recorder, GENERATED_BLOCK_EVENTS - 1);
+            assert!(messages.try_recv().is_err(), "block {n} is still open");
+            feed(&mut recorder, 1);
+            let (sent, checksummed) = block(messages.try_recv().unwrap()).unwrap();
+            assert_eq!(sent.first, 2 * n * GENERATED_BLOCK_EVENTS);
+            assert_eq!(
+                (sent.count, sent.checksum, checksummed),
+                (GENERATED_BLOCK_EVENTS, 0, false)
+            );
+            assert_eq!(
+                backlog.0.load(Ordering::Relaxed),
+                (n + 1) * GENERATED_BLOCK_EVENTS
+            );
         }
-        // A long epoch's first 64 blocks have gone, in one message; the last is held.
-        let first = blocks(messages.try_recv().unwrap()).unwrap();
-        assert_eq!(first.len(), UNSENT_BLOCKS);
-        assert!(messages.try_recv().is_err());
-        for (i, block) in first.iter().enumerate() {
-            assert_eq!(block.first, 2 * i as u64 * GENERATED_BLOCK_EVENTS);
-            assert_eq!(block.count, GENERATED_BLOCK_EVENTS);
-        }
-        // Closing the epoch sends the rest, then the marker.
+        // The block opened with the backlog full, the worker checksums itself.
+        feed(&mut recorder, 9);
         recorder.advance(1);
-        let rest = blocks(messages.try_recv().unwrap()).unwrap();
-        assert_eq!((rest.len(), rest[0].count, rest[0].epoch), (1, 1, 0));
+        let (sent, checksummed) = block(messages.try_recv().unwrap()).unwrap();
+        assert!(checksummed);
+        assert_eq!((sent.count, sent.epoch), (10, 0));
+        assert_eq!(sent.checksum, checksum_of(&sent));
         assert!(matches!(
             messages.try_recv(),
             Ok(LogMessage::InputClosed { before: 1, .. })
         ));
-        assert!(messages.try_recv().is_err());
+        // Once the writer catches up, blocks go to it again.
+        backlog.done(backlog.0.load(Ordering::Relaxed));
+        feed(&mut recorder, 3);
+        recorder.finish();
+        let (sent, checksummed) = block(messages.try_recv().unwrap()).unwrap();
+        assert_eq!((sent.count, sent.epoch, checksummed), (3, 1, false));
+    }
+
+    fn header() -> LogHeader {
+        LogHeader {
+            format_version: super::super::format::FORMAT_VERSION,
+            engine_version: "test".into(),
+            git_revision: "test".into(),
+            workload: "test".into(),
+            params: Vec::new(),
+            input: "generated".into(),
+            seed: Some(1),
+            clock: super::super::format::RecordedClock::Event { epoch_ms: 1 },
+            workers: 1,
+            processes: 1,
+            started_unix_ms: 0,
+            recording_id: 7,
+            part: 0,
+            program: "test".into(),
+        }
+    }
+
+    /// The log of `epochs` epochs of generated events, recorded as `generated_as` says.
+    fn generated_log(name: &str, generated_as: RecordGenerated, epochs: u64) -> Vec<u8> {
+        let path = std::env::temp_dir().join(format!("reprise-{}-{name}.log", std::process::id()));
+        let spec = RecordSpec {
+            path: path.clone(),
+            header: header(),
+            compress: true,
+            full: false,
+        };
+        let checksum_generated = match &generated_as {
+            RecordGenerated::Offloaded(backlog) => Some(ChecksumGenerated {
+                checksum: Box::new(checksum_of),
+                backlog: backlog.clone(),
+            }),
+            _ => None,
+        };
+        let (log, messages) = std::sync::mpsc::channel();
+        let mut recorder = Recorder::new(0, generated_as, log);
+        let writer = std::thread::spawn(move || write_log(spec, 1, messages, checksum_generated));
+        let per_epoch = 3 * GENERATED_BLOCK_EVENTS + 11;
+        for epoch in 0..epochs {
+            let events: Vec<u64> = (epoch * per_epoch..(epoch + 1) * per_epoch)
+                .map(event)
+                .collect();
+            recorder.record_generated(epoch * per_epoch, 1, &events);
+            recorder.advance(epoch + 1);
+        }
+        recorder.finish();
+        writer.join().unwrap().unwrap();
+        let bytes = std::fs::read(&path).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        bytes
+    }
+
+    #[test]
+    fn a_log_is_the_same_whoever_checksums_its_generated_blocks() {
+        let by_worker = generated_log("by-worker", RecordGenerated::Indices, 8);
+        // Some blocks by the writer, some by the worker: however a run's threads keep pace.
+        let backlog = ChecksumBacklog::default();
+        let shared = generated_log("shared", RecordGenerated::Offloaded(backlog.clone()), 8);
+        assert_eq!(
+            backlog.0.load(Ordering::Relaxed),
+            0,
+            "the writer checksummed every block it was handed"
+        );
+        // The first blocks always go to the writer: its checksums are the worker's.
+        assert_eq!(shared, by_worker);
     }
 }

@@ -191,7 +191,7 @@ pub fn run<J: Job>(
                 .as_ref()
                 .map_or_else(crate::cluster::random_id, |l| l.run_id);
             let (tx, rx) = mpsc::channel();
-            let checksum = checksum_generated::<J>(&source, generated_as);
+            let checksum = checksum_generated::<J>(&source, &generated_as);
             let log = writer("log", &shared, move || {
                 write_log(spec, workers, rx, checksum)
             })?;
@@ -223,7 +223,7 @@ pub fn run<J: Job>(
             rows: rows_tx.clone().filter(|_| index == 0),
             gather_rows,
             log: worker_log.clone(),
-            generated_as,
+            generated_as: generated_as.clone(),
             local_worker: index - process * workers,
             closing: Arc::clone(&closing),
             record_rows,
@@ -402,13 +402,13 @@ fn start_feed<J: Job>(
     })
 }
 
-/// How generated events are recorded: their indices, checksummed by the log writer when a
-/// core is left for it (it makes the events again), else by the workers as they feed
-/// them; or, with `--record-full`, the events themselves.
+/// How generated events are recorded: their indices, checksummed by the log writer while
+/// it keeps up when a core is left for it (it makes the events again), else by the
+/// workers as they feed them; or, with `--record-full`, the events themselves.
 fn record_generated(config: &RunConfig) -> RecordGenerated {
     match &config.record {
         Some(spec) if spec.full => RecordGenerated::Events,
-        _ if core_to_spare(config.workers) => RecordGenerated::IndicesOnly,
+        _ if core_to_spare(config.workers) => RecordGenerated::Offloaded(Default::default()),
         _ => RecordGenerated::Indices,
     }
 }
@@ -420,24 +420,26 @@ fn core_to_spare(workers: usize) -> bool {
     workers < cores
 }
 
-/// For generated events recorded by index only: how the log writer checksums a block,
-/// making its events again with the run's generator.
+/// For generated events the workers hand over unchecksummed: how the log writer
+/// checksums a block, making its events again with the run's generator.
 fn checksum_generated<J: Job>(
     source: &Source<J::Event>,
-    generated_as: RecordGenerated,
+    generated_as: &RecordGenerated,
 ) -> Option<ChecksumGenerated> {
-    let Source::Generated { generate, .. } = source else {
+    let (Source::Generated { generate, .. }, RecordGenerated::Offloaded(backlog)) =
+        (source, generated_as)
+    else {
         return None;
     };
-    if generated_as != RecordGenerated::IndicesOnly {
-        return None;
-    }
     let generate = generate.clone();
-    Some(Box::new(move |block| {
-        let mut sum = crate::log::EventsChecksum::new();
-        generate.for_each_block(block.indices(), |events| sum.add_all(events));
-        sum.finish()
-    }))
+    Some(ChecksumGenerated {
+        checksum: Box::new(move |block| {
+            let mut sum = crate::log::EventsChecksum::new();
+            generate.for_each_block(block.indices(), |events| sum.add_all(events));
+            sum.finish()
+        }),
+        backlog: backlog.clone(),
+    })
 }
 
 /// How the workers get the source's events, and the thread that reads them, if any.
