@@ -256,15 +256,11 @@ impl Recorder {
         let Some((mut block, checksum)) = self.generated.take() else {
             return;
         };
-        let checksummed = match checksum {
-            Some(checksum) => {
-                block.checksum = checksum.finish();
-                true
-            }
-            None => false,
-        };
-        if let (false, RecordGenerated::Offloaded(backlog)) = (checksummed, &self.generated_as) {
-            backlog.hand_over(block.count);
+        let checksummed = checksum.is_some();
+        match (checksum, &self.generated_as) {
+            (Some(checksum), _) => block.checksum = checksum.finish(),
+            (None, RecordGenerated::Offloaded(backlog)) => backlog.hand_over(block.count),
+            (None, _) => {}
         }
         let _ = self.log.send(LogMessage::Generated { block, checksummed });
     }
